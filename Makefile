@@ -1,0 +1,35 @@
+# The README's two commands: `make setup` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+COURSE_DATA_DIR ?= $(abspath ../shared/data)
+export COURSE_DATA_DIR
+
+.PHONY: setup install test release handouts handouts-smoke fmt doctor
+
+setup: install release handouts-smoke  ## install, then build the student release and smoke handouts
+
+install: $(BIN)/course
+$(BIN)/course: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(BIN)/course
+
+test: install  ## the whole test suite (about 10 minutes on 2 cores)
+	$(BIN)/python -m pytest
+
+release: install
+	$(BIN)/course release
+
+handouts-smoke: install
+	$(BIN)/course handouts --smoke
+
+handouts: install  ## the real handouts in solutions/ (full training runs)
+	$(BIN)/course handouts
+
+fmt: install
+	$(BIN)/course fmt
+
+doctor: install
+	$(BIN)/course doctor

