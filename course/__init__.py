@@ -6,6 +6,8 @@ One module per concern, in the spirit of d2l's library:
 - ``course.models``   model builders (LeNet-5, its modern variant, MLP and CNN baselines)
 - ``course.train``    seeded, timed training and the device summary
 - ``course.viz``      training curves, confusion matrices, image grids, layer tables
+- ``course.transforms`` image shifts and pixel permutations for the lecture experiments
+- ``course.complexity`` weight-layer counts and multiply-adds per image
 - ``course.runtime``  run modes: full, smoke (CI) and autograde (nbgrader)
 - ``course.grading``  helpers the assignment tests call
 - ``course.cli``      the ``course`` command (release, grade, handouts, doctor, fmt)
@@ -18,7 +20,9 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"data", "models", "train", "viz", "runtime", "grading", "notebook_format"}
+_SUBMODULES = {
+    "data", "models", "train", "viz", "transforms", "complexity", "runtime", "grading", "notebook_format",
+}
 
 
 def __getattr__(name):
