@@ -1,0 +1,201 @@
+"""Plots and tables for the notebooks: training curves, confusion matrices, image grids, layer tables.
+
+Every plotting function returns a ``matplotlib.figure.Figure`` with a title and
+axis labels; in a notebook it is shown automatically (with ``%matplotlib
+inline``), in a script call ``fig.savefig(...)``. Nothing here depends on the
+Keras backend.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+__all__ = ["plot_history", "confusion_matrix", "plot_confusion_matrix", "show_images", "summary_table"]
+
+
+def _history_dict(history_or_result) -> Mapping[str, Sequence[float]]:
+    """The ``{"loss": [...], ...}`` dict of a TrainResult, a Keras History or a plain dict."""
+    history = getattr(history_or_result, "history", history_or_result)
+    if not isinstance(history, Mapping):
+        raise TypeError(
+            "plot_history expects a course.train.TrainResult, a keras History or a dict of lists, "
+            f"got {type(history_or_result).__name__}."
+        )
+    return history
+
+
+def plot_history(history_or_result, metrics: Sequence[str] = ("accuracy", "loss"), title: str | None = None) -> Figure:
+    """Training curves: one panel per metric, training and (if recorded) validation values per epoch.
+
+    Args:
+        history_or_result: what :func:`course.train.fit` returned, a Keras
+            ``History`` or its ``.history`` dict.
+        metrics: metric names to plot (without the ``val_`` prefix). Names that
+            were not recorded are skipped; if none was, ``KeyError``.
+        title: the figure's title (default: "Training history").
+    """
+    history = _history_dict(history_or_result)
+    present = [m for m in metrics if m in history]
+    if not present:
+        raise KeyError(f"none of the metrics {list(metrics)} was recorded; the history has {sorted(history)}.")
+    fig, axes = plt.subplots(1, len(present), figsize=(5 * len(present), 3.6), squeeze=False)
+    for ax, metric in zip(axes[0], present):
+        values = history[metric]
+        epochs = np.arange(1, len(values) + 1)
+        ax.plot(epochs, values, marker="o", label="training")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], marker="o", label="validation")
+        ax.set_title(metric.replace("_", " "))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric.replace("_", " "))
+        if len(epochs) <= 20:
+            ax.set_xticks(epochs)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title or "Training history")
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarray:
+    """Counts ``C[i, j]`` of samples of true class ``i`` predicted as class ``j``.
+
+    ``y_pred`` may be class indices or a ``(n, classes)`` array of scores
+    (its argmax is taken); so may ``y_true`` (one-hot rows).
+    """
+    y_true, y_pred = _labels(y_true), _labels(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has {y_true.size} labels but y_pred has {y_pred.size}.")
+    if num_classes is None:
+        num_classes = int(max(y_true.max(initial=-1), y_pred.max(initial=-1))) + 1
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts
+
+
+def _labels(y) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        y = y.argmax(axis=1)
+    return y.reshape(-1).astype(np.int64)
+
+
+def plot_confusion_matrix(
+    y_true, y_pred, class_names: Sequence[str] | None = None, normalize: bool = True, title: str | None = None
+) -> Figure:
+    """A confusion matrix as a heat map, rows = true class, columns = predicted class.
+
+    With ``normalize`` each row is divided by its total, so a cell is the
+    fraction of that true class given that prediction and the diagonal holds
+    each class's recall; otherwise cells are counts. The plotted matrix is in
+    ``fig.axes[0].images[0].get_array()``.
+    """
+    n = len(class_names) if class_names is not None else None
+    counts = confusion_matrix(y_true, y_pred, num_classes=n)
+    n = counts.shape[0]
+    names = list(class_names) if class_names is not None else [str(i) for i in range(n)]
+    if normalize:
+        totals = counts.sum(axis=1, keepdims=True)
+        values = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=float), where=totals > 0)
+    else:
+        values = counts
+    size = max(4.0, 0.55 * n + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class" if normalize else "count")
+    ax.set_xticks(range(n), names, rotation=45 if max(map(len, names)) > 2 else 0, ha="right" if max(map(len, names)) > 2 else "center")
+    ax.set_yticks(range(n), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if n <= 20:
+        threshold = (values.max() if values.size else 0) / 2
+        for i in range(n):
+            for j in range(n):
+                text = f"{values[i, j]:.2f}" if normalize else f"{values[i, j]:d}"
+                ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                        color="white" if values[i, j] > threshold else "black")
+    accuracy = np.trace(counts) / max(1, counts.sum())
+    ax.set_title(title or f"Confusion matrix (accuracy {accuracy:.2%})")
+    fig.tight_layout()
+    return fig
+
+
+def show_images(
+    images,
+    labels: Sequence | None = None,
+    class_names: Sequence[str] | None = None,
+    ncols: int = 8,
+    title: str | None = None,
+) -> Figure:
+    """A grid of images, each captioned with its label.
+
+    Args:
+        images: ``(n, h, w)``, ``(n, h, w, 1)`` or ``(n, h, w, 3)``; integers
+            (0..255) or floats. Single-channel images are drawn in grey, each
+            scaled to its own min..max, so feature maps and filters with
+            negative values show too.
+        labels: one caption per image (numbers or strings); with
+            ``class_names``, integer labels are shown as class names.
+        class_names: names indexed by label.
+        ncols: images per row.
+        title: the figure's title (default: "n images").
+    """
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] not in (3, 4)):
+        raise ValueError(f"expected images shaped (n, h, w), (n, h, w, 1) or (n, h, w, 3); got {images.shape}.")
+    n = len(images)
+    if n == 0:
+        raise ValueError("show_images needs at least one image.")
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"got {n} images but {len(labels)} labels.")
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.5 * ncols, 1.8 * nrows + 0.7), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i >= n:
+            ax.axis("off")
+            continue
+        ax.imshow(images[i], cmap="gray" if images.ndim == 3 else None)
+        if labels is not None:
+            label = labels[i]
+            if class_names is not None and isinstance(label, (int, np.integer)):
+                label = class_names[int(label)]
+            ax.set_title(str(label), fontsize=9)
+    h, w = images.shape[1:3]
+    fig.suptitle(title or f"{n} image{'s' if n != 1 else ''}")
+    fig.supxlabel(f"{w} pixels wide per image", fontsize=9)
+    fig.supylabel(f"{h} pixels high", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def summary_table(model) -> pd.DataFrame:
+    """One row per layer of ``model.layers``: name, type, output shape and parameter count.
+
+    Output shapes leave out the batch dimension (``28x28x6``). The total of
+    the "parameters" column (trainable and non-trainable) is
+    ``table.attrs["total_parameters"]`` and equals ``model.count_params()``;
+    ``table.attrs["trainable_parameters"]`` counts the trainable ones.
+    """
+    rows = []
+    for layer in model.layers:
+        try:
+            shape = layer.output.shape
+            out = "x".join("?" if d is None else str(d) for d in shape[1:]) if shape is not None else "?"
+        except (AttributeError, ValueError):  # a layer that was never called has no output yet
+            out = "?"
+        rows.append((layer.name, type(layer).__name__, out, int(layer.count_params()) if layer.built else 0))
+    table = pd.DataFrame(rows, columns=["layer", "type", "output shape", "parameters"])
+    table.attrs["total_parameters"] = int(table["parameters"].sum())
+    table.attrs["trainable_parameters"] = int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
+    return table
