@@ -158,7 +158,10 @@ def show_images(
         raise ValueError(f"got {n} images but {len(labels)} labels.")
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.5 * ncols, 1.8 * nrows + 0.7), squeeze=False)
+    caption_lines = 0 if labels is None else max(str(label).count("\n") + 1 for label in labels)
+    row_height = 1.5 + 0.2 * caption_lines
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.5 * ncols, row_height * nrows + 0.8), squeeze=False,
+                             layout="constrained")
     for i, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -175,7 +178,6 @@ def show_images(
     fig.suptitle(title or f"{n} image{'s' if n != 1 else ''}")
     fig.supxlabel(f"{w} pixels wide per image", fontsize=9)
     fig.supylabel(f"{h} pixels high", fontsize=9)
-    fig.tight_layout()
     return fig
 
 
