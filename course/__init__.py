@@ -10,6 +10,7 @@ One module per concern, in the spirit of d2l's library:
 - ``course.complexity`` weight-layer counts and multiply-adds per image
 - ``course.runtime``  run modes: full, smoke (CI) and autograde (nbgrader)
 - ``course.grading``  helpers the assignment tests call
+- ``course.handouts`` executes lectures and solutions with papermill and renders HTML
 - ``course.cli``      the ``course`` command (release, grade, handouts, doctor, fmt)
 
 Modules are imported lazily so that ``import course`` stays cheap and does

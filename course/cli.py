@@ -1,0 +1,303 @@
+"""The ``course`` command: the instructor's pipeline in five subcommands.
+
+    course release [ASSIGNMENT] [--force]   source/ -> release/ (nbgrader generate_assignment)
+    course grade ASSIGNMENT                 submitted/ -> autograded/, feedback/, reports/grades-A.csv
+    course handouts [--smoke] [--out DIR]   run lectures + solutions, write notebooks and HTML
+    course doctor                           versions, device and where the datasets come from
+    course fmt [--check] [PATHS]            canonical form for authored notebooks
+
+Every subcommand finds the course root (the folder holding ``nbgrader_config.py``)
+from the working directory, or takes ``--root``. Failures end with one line on
+stderr and a non-zero exit status; set ``COURSE_DEBUG=1`` to see the traceback.
+The work itself lives in the ``autograder`` package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from pathlib import Path
+
+from autograder.nbgrader_env import PipelineError, assignments, check_assignment, find_course_root
+
+
+def _root(args: argparse.Namespace) -> Path:
+    if args.root is not None:
+        root = Path(args.root).resolve()
+        if not (root / "nbgrader_config.py").is_file():
+            raise PipelineError(f"{root} is not a course root (it holds no nbgrader_config.py)")
+        return root
+    return find_course_root()
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+# ----------------------------------------------------------------------------------------------
+# course release
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from autograder.release import release
+
+    root = _root(args)
+    names = [check_assignment(root, args.assignment)] if args.assignment else assignments(root)
+    if not names:
+        raise PipelineError("no assignments: source/ holds no folder with a notebook")
+    for index, name in enumerate(names, start=1):
+        log = root / "build" / "logs" / f"release-{name}.log"
+        print(f"[{index}/{len(names)}] {name}: generating release/{name} from source/{name} ...", flush=True)
+        outcome = release(root, name, force=args.force, log_path=log)
+        print(f"[{index}/{len(names)}] {name}: {outcome.action} ({_rel(root, outcome.path)}; no solution or "
+              "hidden test in it)", flush=True)  # fmt: skip
+    print(f"gradebook: {_rel(root, root / 'gradebook.db')} knows {', '.join(names)}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# course grade
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    root = _root(args)
+    check_assignment(root, args.assignment)
+
+    from tqdm import tqdm
+
+    from autograder.batch import STATUSES, discover, grade_batch, write_csv
+    total = len(args.student) if args.student else len(discover(root, args.assignment))
+    bar = tqdm(total=total, unit="submission", file=sys.stderr, disable=total == 0)
+
+    def on_start(submission):
+        bar.set_postfix_str(submission.student)
+
+    def on_done(r):
+        line = f"{r.student}: {r.status}, {r.score:g}/{r.max_score:g}"
+        line += f" (autograded {r.auto_score:g}/{r.auto_max_score:g}"
+        line += f", {r.needs_manual_grade} to grade by hand)" if r.needs_manual_grade else ")"
+        line += f" in {r.seconds:g} s" + (f" - {r.message}" if r.message else "")
+        bar.write(line)
+        bar.update(1)
+
+    print(f"grading {args.assignment}: one process per submission, at most {args.timeout:g} s each", flush=True)
+    try:
+        results = grade_batch(root, args.assignment, timeout_s=args.timeout, students=args.student,
+                              on_start=on_start, on_done=on_done, warn=lambda w: print(w, file=sys.stderr))  # fmt: skip
+    finally:
+        bar.close()
+    report = write_csv(root / "reports" / f"grades-{args.assignment}.csv", results, merge=bool(args.student))
+    counts = ", ".join(f"{sum(r.status == s for r in results)} {s}" for s in STATUSES if any(r.status == s for r in results))
+    print(f"wrote {_rel(root, report)} ({counts}); feedback in feedback/*/{args.assignment}/, "
+          f"logs in reports/logs/{args.assignment}/")  # fmt: skip
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# course handouts
+
+
+def cmd_handouts(args: argparse.Namespace) -> int:
+    root = _root(args)
+
+    from tqdm import tqdm
+
+    from course.handouts import FULL_OUT, SMOKE_OUT, handout_notebooks, prepare_environment, run_one
+    notebooks = handout_notebooks(root)
+    if args.notebooks:
+        wanted = [Path(p).resolve() for p in args.notebooks]
+        unknown = [p for p in wanted if p not in notebooks]
+        if unknown:
+            raise PipelineError(f"not a lecture or assignment notebook: {unknown[0]}")
+        notebooks = [p for p in notebooks if p in wanted]
+    if not notebooks:
+        raise PipelineError("no notebooks: notebooks/*.ipynb and source/*/*.ipynb are empty")
+    out_dir = Path(args.out).resolve() if args.out else root / (SMOKE_OUT if args.smoke else FULL_OUT)
+    timeout = args.cell_timeout if args.cell_timeout is not None else (600 if args.smoke else None)
+    prepare_environment(args.smoke)
+    mode = "smoke (SMOKE=True, COURSE_SMOKE=1)" if args.smoke else "full"
+    print(f"handouts: {len(notebooks)} notebook(s), {mode} mode, into {_rel(root, out_dir)}/", flush=True)
+    failures = []
+    with tqdm(notebooks, unit="notebook", file=sys.stderr) as bar:
+        for notebook in bar:
+            bar.set_postfix_str(_rel(root, notebook))
+            result = run_one(root, notebook, out_dir, smoke=args.smoke, cell_timeout=timeout)
+            if result.ok:
+                bar.write(f"ok      {result.notebook} in {result.seconds:g} s -> {_rel(root, result.html)}")
+            else:
+                failures.append(result)
+                bar.write(f"FAILED  {result.notebook}: {result.error}")
+    if failures:
+        names = ", ".join(str(f.notebook) for f in failures)
+        raise PipelineError(f"{len(failures)} of {len(notebooks)} notebook(s) failed: {names} "
+                            "(executed copies with the error are in the output folder)")  # fmt: skip
+    print(f"all {len(notebooks)} notebook(s) ran; executed notebooks and HTML in {_rel(root, out_dir)}/")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# course doctor
+
+
+def _try(label: str, probe) -> None:
+    try:
+        value = probe()
+        if value is not None:
+            print(f"{label}: {value}")
+    except Exception as err:  # doctor reports problems, it never crashes on them
+        parts = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+        print(f"{label}: ERROR {type(err).__name__}: {' | '.join(parts)}")
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import importlib.metadata as md
+
+    print(f"Python: {platform.python_version()} ({sys.executable}) on {platform.platform()}")
+    for package in ("cnn-course", "keras", "tensorflow", "numpy", "nbgrader", "papermill", "nbval"):
+        _try(package, lambda package=package: md.version(package))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    def backend():
+        import keras
+
+        return f"{keras.backend.backend()} (keras {keras.__version__}; KERAS_BACKEND={os.environ.get('KERAS_BACKEND', 'unset')})"
+
+    _try("Keras backend", backend)
+    _try("Device", lambda: __import__("course.train", fromlist=["describe_device"]).describe_device())
+    _try("Course root", lambda: _root(args))
+    print(f"COURSE_DATA_DIR: {os.environ.get('COURSE_DATA_DIR', 'unset')}")
+    print("Datasets (each loader prints where its data came from):")
+
+    def dataset(loader_name: str, *loader_args):
+        from course import data
+
+        getattr(data, loader_name)(*loader_args)
+        return None  # the loader printed its own line
+
+    _try("MNIST", lambda: dataset("load_mnist"))
+    _try("Fashion-MNIST", lambda: dataset("load_fashion_mnist"))
+    for name in ("astronaut", "chelsea", "coffee"):
+        _try(f"Image {name!r}", lambda name=name: dataset("sample_image", name))
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# course fmt
+
+
+def cmd_fmt(args: argparse.Namespace) -> int:
+    from course.notebook_format import authored_notebooks, format_in_place, unformatted
+
+    root = _root(args)
+    if args.paths:
+        paths = [Path(p).resolve() for p in args.paths]
+        missing = [p for p in paths if not p.is_file()]
+        if missing:
+            raise PipelineError(f"no such notebook: {missing[0]}")
+    else:
+        paths = authored_notebooks(root)
+    if args.check:
+        bad = unformatted(paths)
+        for path in bad:
+            print(f"not formatted: {_rel(root, path)}")
+        if bad:
+            print(f"{len(bad)} of {len(paths)} notebook(s) need `course fmt`", file=sys.stderr)
+            return 1
+        print(f"{len(paths)} notebook(s) formatted")
+        return 0
+    changed = format_in_place(paths)
+    for path in changed:
+        print(f"formatted {_rel(root, path)}")
+    print(f"{len(changed)} of {len(paths)} notebook(s) changed")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="course",
+        description="The course pipeline: release assignments, grade submissions, build handouts.",
+        epilog="Run `course COMMAND --help` for each command's options.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", default=None, metavar="DIR",
+                        help="the course root (default: the folder at or above the working directory "
+                        "that holds nbgrader_config.py)")  # fmt: skip
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("release", parents=[common], help="generate release/ from source/ with nbgrader",
+                       description="Generate the student version of assignments (release/A) from source/A with "
+                       "`nbgrader generate_assignment`, check it holds no solution or hidden test, and register "
+                       "the assignment in the gradebook. An existing, different release/A is only replaced "
+                       "with --force.")  # fmt: skip
+    p.add_argument("assignment", nargs="?", help="an assignment in source/ (default: all of them)")
+    p.add_argument("--force", action="store_true", help="replace an existing release that differs")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("grade", parents=[common], help="autograde submitted/*/ASSIGNMENT and write feedback and a CSV",
+                       description="Autograde every submitted/STUDENT/ASSIGNMENT, each in its own process, write "
+                       "feedback HTML (hidden tests removed) and reports/grades-ASSIGNMENT.csv with one row per "
+                       "student and a status: graded, crashed, malformed, missing or timeout.")  # fmt: skip
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeatable); other rows of the CSV are kept")
+    p.add_argument("--timeout", type=float, default=1800, metavar="S",
+                   help="wall-clock limit per submission in seconds (default: 1800)")  # fmt: skip
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("handouts", parents=[common], help="execute lectures and solutions, write notebooks and HTML",
+                       description="Execute notebooks/*.ipynb and source/*/*.ipynb with papermill and render HTML. "
+                       "Full mode writes into solutions/; --smoke runs tiny versions into build/handouts-smoke/.")  # fmt: skip
+    p.add_argument("notebooks", nargs="*", help="only these notebooks (default: all)")
+    p.add_argument("--smoke", action="store_true", help="tiny runs: SMOKE=True and COURSE_SMOKE=1")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: solutions/ or build/handouts-smoke/)")
+    p.add_argument("--cell-timeout", type=int, default=None, metavar="S",
+                   help="per-cell time limit in seconds (default: none; 600 with --smoke)")  # fmt: skip
+    p.set_defaults(func=cmd_handouts)
+
+    p = sub.add_parser("doctor", parents=[common], help="versions, device and dataset sources",
+                       description="Print Python, Keras/TensorFlow versions and backend, the compute device, "
+                       "and where each dataset is found. Problems are reported, not raised.")  # fmt: skip
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("fmt", parents=[common], help="put authored notebooks in canonical form",
+                       description="Rewrite notebooks/ and source/ notebooks in the canonical form (no outputs, "
+                       "minimal metadata). With --check, only list those that are not and exit 1.")  # fmt: skip
+    p.add_argument("paths", nargs="*", help="notebooks to format (default: all authored notebooks)")
+    p.add_argument("--check", action="store_true", help="change nothing; exit 1 if any notebook is unformatted")
+    p.set_defaults(func=cmd_fmt)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except PipelineError as err:
+        print(f"course {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"course {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if os.environ.get("COURSE_DEBUG"):
+            raise
+        first = (str(err).strip().splitlines() or [""])[0]
+        print(f"course {args.command}: error: {type(err).__name__}: {first} (set COURSE_DEBUG=1 for the traceback)",
+              file=sys.stderr)  # fmt: skip
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

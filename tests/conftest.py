@@ -1,0 +1,76 @@
+"""Shared fixtures: the course root, temporary copies of it, and running the ``course`` command."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def course_root() -> Path:
+    """The repository root, which is also the nbgrader course root."""
+    return ROOT
+
+
+def copy_course(dest: Path, parts: tuple[str, ...] = ("source", "release")) -> Path:
+    """Copy ``nbgrader_config.py`` and the folders ``parts`` of the course into ``dest``.
+
+    The copy is a course root of its own (nbgrader_config.py roots nbgrader at the
+    folder holding it), with its own gradebook; the ``course`` and ``autograder``
+    packages still come from the installed project.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
+    for part in parts:
+        if (ROOT / part).exists():
+            shutil.copytree(ROOT / part, dest / part, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def course_copy(tmp_path_factory):
+    """A factory: ``course_copy(parts=("source", "release"))`` -> a new temporary course root
+    (session-scoped, so module-scoped fixtures can use it too)."""
+
+    def make(parts: tuple[str, ...] = ("source", "release"), name: str = "course") -> Path:
+        return copy_course(tmp_path_factory.mktemp(name) / "course", parts)
+
+    return make
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for ``course`` subprocesses: quiet TensorFlow, the offline data kit."""
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    kit = ROOT.parent / "shared" / "data"
+    if "COURSE_DATA_DIR" not in env and kit.is_dir():
+        env["COURSE_DATA_DIR"] = str(kit)
+    env.pop("COURSE_SMOKE", None)
+    env.pop("NBGRADER_EXECUTION", None)
+    env.update(extra)
+    return env
+
+
+def run_course(*args: str, cwd: Path | None = None, timeout: float = 600, **env: str):
+    """Run ``python -m course.cli ARGS`` (what the ``course`` script runs) and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "course.cli", *args],
+        cwd=cwd or ROOT,
+        env=subprocess_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def course_cli():
+    """``course_cli("release", "--root", path)`` -> CompletedProcess (stdout/stderr captured)."""
+    return run_course

@@ -1,0 +1,77 @@
+"""`course handouts`: executed notebooks and stand-alone HTML, and clear failures."""
+
+from __future__ import annotations
+
+import shutil
+
+import nbformat
+import pytest
+
+from course.handouts import handout_notebooks, output_stem, strip_native_logs
+from conftest import ROOT
+
+NOTEBOOKS = handout_notebooks(ROOT)
+
+
+@pytest.mark.slow
+def test_smoke_handouts_embed_their_figures(course_cli, tmp_path):
+    assert NOTEBOOKS, "no lecture or assignment notebook"
+    out = tmp_path / "handouts"
+    proc = course_cli("handouts", "--smoke", "--out", str(out), timeout=900, MPLBACKEND="Agg")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for notebook in NOTEBOOKS:
+        stem = out / output_stem(ROOT, notebook)
+        page = stem.with_suffix(".html")
+        assert page.exists(), f"no HTML for {notebook}"
+        assert "data:image/png;base64" in page.read_text(encoding="utf-8"), f"{page.name} has no embedded figure"
+        executed = nbformat.read(str(stem.with_suffix(".ipynb")), as_version=4)
+        outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
+        assert not [o for o in outputs if o.output_type == "error"], notebook
+        printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+        assert "Run mode: smoke" in printed, f"{notebook} did not run in smoke mode"
+        assert "absl::InitializeLog" not in printed, "TensorFlow's native log lines are dropped"
+
+
+def _notebook(path, *sources):
+    cells = [nbformat.v4.new_code_cell("SMOKE = False", metadata={"tags": ["parameters"]})]
+    cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernelspec})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+
+
+def test_a_failing_notebook_is_named_and_the_others_still_run(course_cli, tmp_path):
+    root = tmp_path / "course"
+    root.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    _notebook(root / "notebooks" / "01_breaks.ipynb", "x = 1", "raise ValueError('broken on purpose')")
+    _notebook(root / "notebooks" / "02_fine.ipynb", "print('smoke' if SMOKE else 'full')")
+    proc = course_cli("handouts", "--smoke", "--root", str(root), timeout=300)
+    assert proc.returncode == 1
+    failed = next(line for line in proc.stdout.splitlines() if line.startswith("FAILED"))
+    assert failed.startswith("FAILED  notebooks/01_breaks.ipynb: cell ")
+    assert "ValueError: broken on purpose" in failed
+    assert "ok      notebooks/02_fine.ipynb" in proc.stdout
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("course handouts: error: 1 of 2 notebook(s) failed: notebooks/01_breaks.ipynb")
+    smoke = root / "build" / "handouts-smoke"
+    assert (smoke / "02_fine.html").exists() and (smoke / "01_breaks.html").exists()
+    executed = nbformat.read(str(smoke / "02_fine.ipynb"), as_version=4)
+    assert "smoke" in "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert not (root / "solutions").exists(), "--smoke never writes the real handouts"
+
+
+def test_native_tensorflow_log_lines_are_dropped():
+    cell = nbformat.v4.new_code_cell("import keras")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=(
+            "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            "I0000 00:00:1795658958.471257    3124 port.cc:153] oneDNN custom operations are on.\n"
+            "E0000 00:00:1795658961.504465    3124 cuda_platform.cc:52] failed call to cuInit\n")),
+        nbformat.v4.new_output("stream", name="stderr", text="I0000 00:00:17.5    31 port.cc:1] x\nUserWarning: kept\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="I0000 00:00:17.5    31 port.cc:1] stdout is kept\n"),
+    ]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    assert strip_native_logs(nb) == 4
+    assert [o.text for o in nb.cells[0].outputs] == ["UserWarning: kept\n", "I0000 00:00:17.5    31 port.cc:1] stdout is kept\n"]
