@@ -11,7 +11,9 @@ submission (see :mod:`autograder.batch`), so a crash never takes the batch down.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +82,7 @@ def load_config(root: Path):
 
 def gradebook_url(root: Path) -> str:
     """The gradebook's SQLAlchemy URL (``sqlite:///ROOT/gradebook.db`` unless configured)."""
+    ensure_tools_on_path()
     from nbgrader.coursedir import CourseDirectory
 
     return CourseDirectory(config=load_config(root)).db_url
@@ -109,6 +112,19 @@ def _last_error_line(log_text: str, exc: BaseException | None) -> str:
     return errors[0] if errors else (type(exc).__name__ if exc else "unknown nbgrader error")
 
 
+def ensure_tools_on_path() -> None:
+    """Put this interpreter's ``bin`` folder on ``PATH``.
+
+    nbgrader runs the ``alembic`` command (installed beside it) to open the
+    gradebook; when ``course`` is started as ``.venv/bin/course`` without
+    activating the environment, that folder is not on ``PATH``.
+    """
+    tools = os.path.dirname(sys.executable)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if tools not in parts:
+        os.environ["PATH"] = os.pathsep.join([tools, *filter(None, parts)])
+
+
 def run_converter(
     converter: str,
     root: Path,
@@ -129,6 +145,8 @@ def run_converter(
     import nbgrader.converters as converters
     from nbgrader.coursedir import CourseDirectory
     from traitlets.log import get_logger
+
+    ensure_tools_on_path()
 
     config = load_config(root)
     coursedir = CourseDirectory(config=config)
