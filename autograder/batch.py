@@ -15,7 +15,9 @@ Design, so that isolation, limits, ``--jobs`` and resuming can be added later:
 2. :func:`grade_one` grades one submission in a child process
    (``python -m autograder.worker``) under a wall-clock limit, and turns the
    outcome into a :class:`GradeResult`: ``graded``, ``crashed`` (nbgrader
-   failed; score 0) or ``timeout`` (the child was killed; score 0). It has no
+   failed; score 0), ``timeout`` (the child was killed, or the notebook used
+   up its CPU seconds; score 0) or ``memory`` (the notebook hit its memory
+   limit; score 0). The child runs under :class:`Limits` (rlimits). It has no
    other side effects than nbgrader's own outputs and the student's log, so a
    pool of them can run in parallel and a finished row can be cached.
 3. :func:`grade_batch` maps :func:`grade_one` over the submissions in order,
@@ -39,10 +41,13 @@ from typing import Callable, Iterable
 import nbformat
 
 from .nbgrader_env import PipelineError, check_assignment, gradebook_url, source_notebooks
+from .worker import OUT_OF_MEMORY
 
-GRADED, CRASHED, MALFORMED, MISSING, TIMEOUT = "graded", "crashed", "malformed", "missing", "timeout"
-STATUSES = (GRADED, CRASHED, MALFORMED, MISSING, TIMEOUT)
+GRADED, CRASHED, MALFORMED, MISSING, TIMEOUT, MEMORY = "graded", "crashed", "malformed", "missing", "timeout", "memory"
+STATUSES = (GRADED, CRASHED, MALFORMED, MISSING, TIMEOUT, MEMORY)
 DEFAULT_TIMEOUT_S = 1800
+DEFAULT_MEMORY_MB = 8192  # address space (RLIMIT_AS) of the worker and, separately, of its kernel
+DEFAULT_CPU_S = 1800  # CPU seconds (RLIMIT_CPU), counted per process: worker and kernel each
 FIXED_COLUMNS = (
     "student",
     "status",
@@ -194,25 +199,80 @@ def _kill_tree(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def run_worker(root: Path, assignment: str, student: str, timeout_s: float, log_dir: Path) -> tuple[str, str]:
+@dataclass
+class Limits:
+    """Per-submission resource limits, set with ``setrlimit`` in the grading child.
+
+    They are inherited by the notebook kernel the child starts, and count per
+    process (the kernel gets its own ``memory_mb`` of address space and its own
+    ``cpu_s`` CPU seconds). Linux only; elsewhere they are skipped. Not limited:
+    the number of processes (``RLIMIT_NPROC`` counts per user and is not
+    enforced for root), network access and which files the kernel can read or write.
+    None means "no limit".
+    """
+
+    memory_mb: int | None = DEFAULT_MEMORY_MB
+    cpu_s: int | None = DEFAULT_CPU_S
+
+    def describe(self) -> str:
+        memory = f"{self.memory_mb} MB memory" if self.memory_mb else "no memory limit"
+        cpu = f"{self.cpu_s} CPU s" if self.cpu_s else "no CPU limit"
+        return f"{memory}, {cpu} per process" if _CAN_LIMIT else "no memory/CPU limits (not Linux)"
+
+    def preexec(self) -> Callable[[], None] | None:
+        """A ``preexec_fn`` that applies the limits in the child (None where unsupported)."""
+        if not _CAN_LIMIT or not (self.memory_mb or self.cpu_s):
+            return None
+        memory_mb, cpu_s = self.memory_mb, self.cpu_s
+
+        def apply() -> None:
+            import resource
+
+            if memory_mb:
+                size = memory_mb * 1024 * 1024
+                resource.setrlimit(resource.RLIMIT_AS, (size, size))
+            if cpu_s:  # SIGXCPU at the soft limit, SIGKILL 5 s later should it be caught
+                resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
+
+        return apply
+
+
+_CAN_LIMIT = sys.platform.startswith("linux")
+
+
+def run_worker(
+    root: Path, assignment: str, student: str, timeout_s: float, log_dir: Path, limits: Limits | None = None
+) -> tuple[str, str]:
     """Run ``python -m autograder.worker`` for one student; return ``(status, message)``."""
+    limits = limits or Limits()
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path, result_path = log_dir / f"{student}.log", log_dir / f"{student}.json"
     for path in (log_path, result_path):
         path.unlink(missing_ok=True)
     command = [sys.executable, "-m", "autograder.worker", str(root), assignment, student,
-               "--result", str(result_path), "--log", str(log_path)]  # fmt: skip
+               "--result", str(result_path), "--log", str(log_path),
+               "--cpu-seconds", str(limits.cpu_s or 0)]  # fmt: skip
     with open(log_dir / f"{student}.stderr", "w", encoding="utf-8") as stderr:
-        proc = subprocess.Popen(command, cwd=root, stdout=stderr, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(command, cwd=root, stdout=stderr, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=limits.preexec())  # fmt: skip
         try:
             proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             _kill_tree(proc)
             return TIMEOUT, f"grading took longer than {timeout_s:g} s and was stopped"
     if not result_path.exists():
+        if _CAN_LIMIT and limits.cpu_s and proc.returncode == -signal.SIGXCPU:
+            return TIMEOUT, f"the grading process used up its {limits.cpu_s} CPU seconds and was stopped"
         return CRASHED, f"the grading process died (exit status {proc.returncode}); see {log_dir / student}.stderr"
     outcome = json.loads(result_path.read_text(encoding="utf-8"))
+    if outcome.get("limit") == "memory":
+        return MEMORY, f"the notebook ran out of memory (limit: {limits.memory_mb} MB) and was not graded"
+    if outcome.get("limit") == "cpu":
+        return TIMEOUT, f"the notebook used up its {limits.cpu_s} CPU seconds and was stopped"
     if not outcome["autograde"]["ok"]:
+        died = (log_dir / f"{student}.stderr").read_text(encoding="utf-8", errors="replace")  # the kernel's too
+        if limits.memory_mb and any(sign in died for sign in OUT_OF_MEMORY):
+            return MEMORY, f"the notebook ran out of memory (limit: {limits.memory_mb} MB) and was not graded"
         return CRASHED, f"nbgrader could not autograde: {outcome['autograde']['error']}"
     if not outcome["feedback"]["ok"]:
         return GRADED, f"graded, but feedback failed: {outcome['feedback']['error']}"
@@ -226,6 +286,7 @@ def grade_one(
     cells: list[GradeCellInfo],
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    limits: Limits | None = None,
 ) -> GradeResult:
     """Grade one submission (in a child process) and return its report row."""
     started = time.monotonic()
@@ -236,7 +297,7 @@ def grade_one(
     status, message = inspect(submission, expected)
     if status is None:
         status, run_message = run_worker(root, assignment, submission.student, timeout_s,
-                                         root / "reports" / "logs" / assignment)  # fmt: skip
+                                         root / "reports" / "logs" / assignment, limits)  # fmt: skip
         message = "; ".join(m for m in (message, run_message) if m)
     result.status, result.message = status, message
     if status == GRADED:
@@ -256,6 +317,7 @@ def grade_batch(
     assignment: str,
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    limits: Limits | None = None,
     students: Iterable[str] | None = None,
     on_start: Callable[[Submission], None] | None = None,
     on_done: Callable[[GradeResult], None] | None = None,
@@ -285,7 +347,7 @@ def grade_batch(
     for submission in submissions:
         if on_start:
             on_start(submission)
-        result = grade_one(root, assignment, submission, cells, timeout_s=timeout_s)
+        result = grade_one(root, assignment, submission, cells, timeout_s=timeout_s, limits=limits)
         results.append(result)
         if on_done:
             on_done(result)

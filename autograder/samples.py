@@ -13,6 +13,9 @@ from the assignment:
 ``raise_in``
     grade ids of answer cells that get ``raise RuntimeError(...)`` as their first
     line, so that cell fails and defines nothing (a student's crashing cell).
+``prepend``
+    ``{grade_id: code}``: lines put before an answer cell's code (e.g. a memory
+    bomb or an endless loop, to check the resource limits).
 ``nbgrader_metadata``
     ``{grade_id: {key: value}}`` written into those cells' nbgrader metadata
     (e.g. a schema version from the future, which nbgrader refuses to grade).
@@ -48,6 +51,7 @@ class Sample:
     base: str
     description: str = ""
     raise_in: list[str] = field(default_factory=list)
+    prepend: dict[str, str] = field(default_factory=dict)
     nbgrader_metadata: dict[str, dict] = field(default_factory=dict)
     text: str = ""
     expect: dict = field(default_factory=dict)
@@ -100,10 +104,13 @@ def build_notebook(sample: Sample, release_nb: Path, source_nb: Path) -> str:
         if grade_id in sample.raise_in:
             cell.source = RAISE_LINE + "\n" + cell.source
             found.add(grade_id)
+        if grade_id in sample.prepend:
+            cell.source = sample.prepend[grade_id] + "\n" + cell.source
+            found.add(grade_id)
         if grade_id in sample.nbgrader_metadata:
             cell.metadata.nbgrader.update(sample.nbgrader_metadata[grade_id])
             found.add(grade_id)
-    missing = (set(sample.raise_in) | set(sample.nbgrader_metadata)) - found
+    missing = (set(sample.raise_in) | set(sample.prepend) | set(sample.nbgrader_metadata)) - found
     if missing:
         raise ValueError(f"sample {sample.student}: no cell {sorted(missing)} in {release_nb.name}")
     return nbformat.writes(nb) + "\n"

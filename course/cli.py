@@ -70,7 +70,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from autograder.batch import STATUSES, discover, grade_batch, write_csv
+    from autograder.batch import STATUSES, Limits, discover, grade_batch, write_csv
     total = len(args.student) if args.student else len(discover(root, args.assignment))
     bar = tqdm(total=total, unit="submission", file=sys.stderr, disable=total == 0)
 
@@ -85,9 +85,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
         bar.write(line)
         bar.update(1)
 
-    print(f"grading {args.assignment}: one process per submission, at most {args.timeout:g} s each", flush=True)
+    limits = Limits(memory_mb=args.memory_mb or None, cpu_s=args.cpu_seconds or None)
+    print(f"grading {args.assignment}: one process per submission, at most {args.timeout:g} s each; "
+          f"{limits.describe()}", flush=True)  # fmt: skip
     try:
-        results = grade_batch(root, args.assignment, timeout_s=args.timeout, students=args.student,
+        results = grade_batch(root, args.assignment, timeout_s=args.timeout, limits=limits, students=args.student,
                               on_start=on_start, on_done=on_done, warn=lambda w: print(w, file=sys.stderr))  # fmt: skip
     finally:
         bar.close()
@@ -222,6 +224,8 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from autograder.batch import DEFAULT_CPU_S, DEFAULT_MEMORY_MB
+
     parser = argparse.ArgumentParser(
         prog="course",
         description="The course pipeline: release assignments, grade submissions, build handouts.",
@@ -245,11 +249,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", parents=[common], help="autograde submitted/*/ASSIGNMENT and write feedback and a CSV",
                        description="Autograde every submitted/STUDENT/ASSIGNMENT, each in its own process, write "
                        "feedback HTML (hidden tests removed) and reports/grades-ASSIGNMENT.csv with one row per "
-                       "student and a status: graded, crashed, malformed, missing or timeout.")  # fmt: skip
+                       "student and a status: graded, crashed, malformed, missing, timeout or memory.")  # fmt: skip
     p.add_argument("assignment")
     p.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeatable); other rows of the CSV are kept")
     p.add_argument("--timeout", type=float, default=1800, metavar="S",
                    help="wall-clock limit per submission in seconds (default: 1800)")  # fmt: skip
+    p.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, metavar="MB",
+                   help=f"address-space limit (RLIMIT_AS) of the grading process and of its kernel, each; "
+                   f"0: none (default: {DEFAULT_MEMORY_MB})")  # fmt: skip
+    p.add_argument("--cpu-seconds", type=int, default=DEFAULT_CPU_S, metavar="S",
+                   help=f"CPU-time limit (RLIMIT_CPU) of the grading process and of its kernel, each; "
+                   f"0: none (default: {DEFAULT_CPU_S})")  # fmt: skip
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("handouts", parents=[common], help="execute lectures and solutions, write notebooks and HTML",

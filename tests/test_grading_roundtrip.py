@@ -21,6 +21,7 @@ from autograder.samples import load_samples
 
 ASSIGNMENT = "lenet5"
 SAMPLES = load_samples(ASSIGNMENT)
+LIMITS = ("--memory-mb", "6144", "--cpu-seconds", "30")
 
 
 def _text(path) -> str:
@@ -48,8 +49,11 @@ def graded(course_copy, course_cli):
 
     root = course_copy(("source", "release"), name="grading")
     build_submissions(root, ASSIGNMENT, SAMPLES)
-    proc = course_cli("grade", ASSIGNMENT, "--root", str(root), timeout=900)
+    # limits low enough to keep the memory bomb and the endless loop cheap; the solution
+    # grades with ~17 CPU s and under 4 GB of address space (TensorFlow on 2 cores)
+    proc = course_cli("grade", ASSIGNMENT, "--root", str(root), *LIMITS, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "6144 MB memory, 30 CPU s per process" in proc.stdout
     with open(root / "reports" / f"grades-{ASSIGNMENT}.csv", newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     return root, rows
@@ -62,6 +66,8 @@ def test_samples_cover_the_required_cases():
     assert any(e.get("failing") for e in expects), "a submission whose cell raises"
     assert any(e.get("status") == "malformed" for e in expects), "a malformed notebook"
     assert any(e.get("status") == "crashed" for e in expects), "a notebook nbgrader refuses"
+    assert any(e.get("status") == "memory" for e in expects), "a memory bomb"
+    assert any(e.get("status") == "timeout" for e in expects), "an endless loop"
 
 
 @pytest.mark.slow
@@ -86,14 +92,19 @@ def test_sample_is_graded_as_expected(graded, sample):
             assert float(row[grade_id]) == wanted, f"{grade_id}: {row}"
     if expect["status"] != "graded":
         assert float(row["score"]) == 0
+        assert all(float(row[c.grade_id]) == 0 for c in grade_cells(root, ASSIGNMENT)), row
         assert row["message"], "a reason is given"
+    if expect["status"] in ("memory", "timeout"):
+        assert {"memory": "ran out of memory (limit: 6144 MB)", "timeout": "used up its 30 CPU seconds"}[
+            expect["status"]
+        ] in row["message"], row
 
 
 @pytest.mark.slow
 def test_bad_submissions_do_not_stop_the_batch(graded):
     _, rows = graded
     assert set(rows) == {s.student for s in SAMPLES}
-    for status in ("malformed", "crashed"):
+    for status in ("malformed", "crashed", "memory", "timeout"):
         bad = [s for s, r in rows.items() if r["status"] == status]
         graded_after = [s for s, r in rows.items() if r["status"] == "graded" and s > min(bad)]
         assert bad and graded_after, f"a {status} sample sorts before graded ones, and they were graded"
