@@ -18,7 +18,8 @@ import os
 _TRUE = {"1", "true", "yes", "on"}
 
 
-def _env_flag(name: str) -> bool:
+def env_flag(name: str) -> bool:
+    """True when environment variable ``name`` is set to 1, true, yes or on."""
     return os.environ.get(name, "").strip().lower() in _TRUE
 
 
@@ -29,7 +30,7 @@ def is_autograding() -> bool:
 
 def is_smoke(flag: bool = False) -> bool:
     """True when a smoke run was asked for, by parameter or by ``COURSE_SMOKE=1``."""
-    return bool(flag) or _env_flag("COURSE_SMOKE")
+    return bool(flag) or env_flag("COURSE_SMOKE")
 
 
 def mode(smoke_flag: bool = False) -> str:

@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
+from ..runtime import env_flag
 from .sources import CorruptDatasetError, _gunzip
 
 # --------------------------------------------------------------------------- constants
@@ -50,14 +51,12 @@ _CONTENT_SHA256 = {
 CONNECT_TIMEOUT_S = 5.0  # socket timeout for connecting and for each read
 DNS_TIMEOUT_S = 3.0  # getaddrinfo ignores socket timeouts, so it gets its own bound
 
-_TRUE = {"1", "true", "yes", "on"}
-
 
 # --------------------------------------------------------------------------- network
 
 
 def _offline() -> bool:
-    return os.environ.get("COURSE_OFFLINE", "").strip().lower() in _TRUE
+    return env_flag("COURSE_OFFLINE")
 
 
 class _DownloadFailed(Exception):
