@@ -10,7 +10,7 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
 
-from autograder.feedback import HideHiddenTests
+from autograder.feedback import HideHiddenTests, ScrubHiddenText
 
 c = get_config()  # noqa: F821 (injected by traitlets when nbgrader loads this file)
 
@@ -26,4 +26,6 @@ c.Execute.timeout = 300
 # Feedback must not show hidden tests. nbgrader's feedback step copies the
 # autograded notebook, whose test cells hold the hidden region and whose
 # tracebacks quote it; HideHiddenTests removes both (see autograder/feedback.py).
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
+# ScrubHiddenText first removes student outputs quoting hidden tests; it needs the
+# hidden regions, so it must come BEFORE HideHiddenTests.
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ScrubHiddenText, HideHiddenTests]

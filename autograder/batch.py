@@ -3,51 +3,68 @@
 Layout (nbgrader's): ``submitted/STUDENT/ASSIGNMENT/*.ipynb`` in,
 ``autograded/STUDENT/ASSIGNMENT/`` and ``feedback/STUDENT/ASSIGNMENT/*.html``
 out, scores in ``gradebook.db``; this module adds
-``reports/grades-ASSIGNMENT.csv`` and per-student logs in
-``reports/logs/ASSIGNMENT/``.
+``reports/grades-ASSIGNMENT.csv`` (one row per student, with a status) and
+per-student logs in ``reports/logs/ASSIGNMENT/``. Its working files live in
+``.grading/ASSIGNMENT/`` (git-ignored).
 
-Design, so that isolation, limits, ``--jobs`` and resuming can be added later:
+For each submission, :meth:`Batch.grade`:
 
-1. :func:`discover` lists the submissions; :func:`inspect` looks at each one
-   *before* nbgrader does and settles the cases nbgrader handles badly:
-   ``missing`` (no notebook of the assignment submitted) and ``malformed``
-   (a notebook that is not valid notebook JSON). Both score 0.
-2. :func:`grade_one` grades one submission in a child process
-   (``python -m autograder.worker``) under a wall-clock limit, and turns the
-   outcome into a :class:`GradeResult`: ``graded``, ``crashed`` (nbgrader
-   failed; score 0), ``timeout`` (the child was killed, or the notebook used
-   up its CPU seconds; score 0) or ``memory`` (the notebook hit its memory
-   limit; score 0). The child runs under :class:`Limits` (rlimits). It has no
-   other side effects than nbgrader's own outputs and the student's log, so a
-   pool of them can run in parallel and a finished row can be cached.
-3. :func:`grade_batch` maps :func:`grade_one` over the submissions in order,
-   never stopping on a bad one, and :func:`write_csv` writes the report.
+1. decides ``missing``/``malformed`` before nbgrader sees the files
+   (:mod:`autograder.intake`; a symbolic link is refused too);
+2. builds a **private course root** ``.grading/A/STUDENT/``: a copy of the
+   gradebook and the submitted notebook rebuilt on the release
+   (:mod:`autograder.normalise`: deleted, duplicated or moved cells and edited
+   metadata are put right), and scans it for code that tampers with the grader
+   (:mod:`autograder.scan`, reported in the ``flags`` column);
+3. runs ``python -m autograder.worker`` on it, a child process that runs
+   nbgrader's ``Autograde`` (the kernel in :mod:`autograder.sandbox`, the test
+   cells through :mod:`autograder.guard`) and ``GenerateFeedback``, under a
+   wall-clock limit; a child that overruns is killed;
+4. copies the student's results into the course's gradebook in one
+   transaction (:mod:`autograder.gradebook_sync`) and their autograded notebook
+   and feedback into ``autograded/`` and ``feedback/``, under a lock;
+5. records the finished row in ``.grading/A/state/STUDENT.json`` together with
+   a fingerprint of the submission, the assignment and the limits.
+
+``--jobs N`` runs N of these at once (slot k runs its kernels as its own user,
+see :mod:`autograder.sandbox`). Only finished rows are recorded, so a batch
+that was interrupted (even by ``kill -9``) is finished by running it again:
+rows whose fingerprint still matches are kept, the others are graded, and the
+CSV is rewritten from the records after every submission.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 import nbformat
 
 from .nbgrader_env import PipelineError, check_assignment, gradebook_url, source_notebooks
-from .worker import OUT_OF_MEMORY
+from .statuses import CRASHED, GRADED, MALFORMED, MEMORY, MISSING, STATUSES, TIMEOUT  # noqa: F401 (re-exported)
 
-GRADED, CRASHED, MALFORMED, MISSING, TIMEOUT, MEMORY = "graded", "crashed", "malformed", "missing", "timeout", "memory"
-STATUSES = (GRADED, CRASHED, MALFORMED, MISSING, TIMEOUT, MEMORY)
-DEFAULT_TIMEOUT_S = 1800
-DEFAULT_MEMORY_MB = 8192  # address space (RLIMIT_AS) of the worker and, separately, of its kernel
-DEFAULT_CPU_S = 1800  # CPU seconds (RLIMIT_CPU), counted per process: worker and kernel each
+HARNESS_VERSION = 2  # part of every fingerprint: a new harness regrades everything
+DEFAULT_TIMEOUT_S = 1800  # wall-clock seconds per notebook
+DEFAULT_CELL_TIMEOUT_S = 300  # wall-clock seconds per cell (nbgrader's default of 30 s is too short for training)
+DEFAULT_MEMORY_MB = 8192  # address space (RLIMIT_AS) of the kernel; TensorFlow needs 3-4 GB of it
+DEFAULT_CPU_S = 1800  # CPU seconds (RLIMIT_CPU) of the kernel, all its threads together
+DEFAULT_PROCESSES = 1024  # processes + threads of the kernel's user (RLIMIT_NPROC; needs the separate user)
+DEFAULT_FILE_MB = 1024  # largest file the kernel may write (RLIMIT_FSIZE)
+STARTUP_ALLOWANCE_S = 300  # on top of the notebook's limit: nbgrader, kernel start and feedback
 FIXED_COLUMNS = (
     "student",
     "status",
@@ -58,6 +75,7 @@ FIXED_COLUMNS = (
     "needs_manual_grade",
     "seconds",
     "message",
+    "flags",
 )
 
 
@@ -89,6 +107,40 @@ class GradeResult:
     seconds: float = 0.0
     message: str = ""
     cells: dict[str, float | None] = field(default_factory=dict)  # "notebook:grade_id" -> score
+    flags: str = ""  # what the grader had to repair, and code worth a look (autograder.scan)
+    reused: bool = False  # kept from an earlier run (same fingerprint)
+    retry: bool = False  # the grader itself failed (not the submission): grade it again next run
+
+
+@dataclass
+class Limits:
+    """What one submission may use. None means "no limit".
+
+    The memory, CPU, process and file-size limits are set with ``setrlimit`` on
+    the notebook's kernel (Linux; see :mod:`autograder.sandbox`). ``cell_s`` and
+    ``notebook_s`` are wall-clock limits per cell and per notebook, enforced by
+    the grading step; a cell that hits one is interrupted and the tests after it
+    score 0.
+    """
+
+    memory_mb: int | None = DEFAULT_MEMORY_MB
+    cpu_s: int | None = DEFAULT_CPU_S
+    processes: int | None = DEFAULT_PROCESSES
+    file_mb: int | None = DEFAULT_FILE_MB
+    cell_s: int = DEFAULT_CELL_TIMEOUT_S
+    notebook_s: int = DEFAULT_TIMEOUT_S
+
+    def describe(self) -> str:
+        parts = [
+            f"{self.memory_mb} MB memory" if self.memory_mb else "no memory limit",
+            f"{self.cpu_s} CPU s" if self.cpu_s else "no CPU limit",
+            f"{self.processes} processes" if self.processes else "no process limit",
+        ]
+        times = f"{self.cell_s} s per cell, {self.notebook_s} s per notebook"
+        return f"{', '.join(parts)} per kernel; {times}" if _LINUX else f"{times} (no memory/CPU limits: not Linux)"
+
+
+_LINUX = sys.platform.startswith("linux")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -103,29 +155,22 @@ def discover(root: Path, assignment: str) -> list[Submission]:
     return [
         Submission(student.name, student / assignment)
         for student in sorted(submitted.iterdir())
-        if (student / assignment).is_dir()
+        if student.is_dir() and not student.is_symlink() and (student / assignment).is_dir()
     ]
 
 
 def inspect(submission: Submission, expected: list[str]) -> tuple[str | None, str]:
-    """Decide ``missing`` / ``malformed`` before grading.
+    """``(status, message)``: status None means "grade it" (see :mod:`autograder.intake`).
 
-    Returns ``(status, message)``: status None means "grade it"; the message
-    then names any missing notebooks (nbgrader scores those 0).
-    """
-    present = [name for name in expected if (submission.folder / f"{name}.ipynb").is_file()]
-    if not present:
-        return MISSING, f"no notebook submitted (expected {', '.join(n + '.ipynb' for n in expected)})"
-    for name in present:
+    A notebook that is a symbolic link is refused: the grader (which runs with
+    more rights than the student) would read whatever it points at."""
+    from .intake import inspect as intake
+
+    for name in expected:
         path = submission.folder / f"{name}.ipynb"
-        try:
-            nb = nbformat.read(str(path), as_version=4)
-            nbformat.validate(nb)
-        except Exception as err:  # JSON errors, schema errors, unreadable files
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            return MALFORMED, f"{name}.ipynb is not a valid notebook: {reason[:200]}"
-    absent = [name for name in expected if name not in present]
-    return None, (f"missing notebook(s) scored 0: {', '.join(absent)}" if absent else "")
+        if path.is_symlink():
+            return MALFORMED, f"{name}.ipynb is a symbolic link, not a notebook file: submit the file itself"
+    return intake(submission.folder, expected)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -157,6 +202,8 @@ def scores_from_gradebook(root: Path, assignment: str, student: str, cells: list
     """Scores of one graded student: totals plus one entry per graded cell."""
     from nbgrader.api import Gradebook
 
+    from . import gradebook_sync  # noqa: F401 (quiets nbgrader's SQLAlchemy warnings)
+
     by_key: dict[tuple[str, str], object] = {}
     with Gradebook(gradebook_url(root)) as gb:
         submission = gb.find_submission(assignment, student)
@@ -175,8 +222,382 @@ def scores_from_gradebook(root: Path, assignment: str, student: str, cells: list
     return out
 
 
+
 # ----------------------------------------------------------------------------------------------
 # grading
+
+
+def _digest(paths: Iterable[Path], *extra: str) -> str:
+    digest = hashlib.sha256()
+    for item in extra:
+        digest.update(item.encode() + b"\0")
+    for path in paths:
+        digest.update(path.name.encode() + b"\0")
+        try:
+            digest.update(path.read_bytes() if path.is_file() and not path.is_symlink() else b"<not a file>")
+        except OSError:
+            digest.update(b"<unreadable>")
+    return digest.hexdigest()
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _replace_tree(source: Path, dest: Path) -> None:
+    """``dest`` becomes a copy of ``source`` (links copied as links, never followed)."""
+    staging = dest.with_name(f".{dest.name}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging, symlinks=True)
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staging, dest)
+
+
+def _data_dir_env(root: Path) -> dict[str, str]:
+    """``COURSE_DATA_DIR`` made absolute (the kernel works in another folder)."""
+    raw = os.environ.get("COURSE_DATA_DIR", "").strip()
+    if not raw or os.path.isabs(raw):
+        return {}
+    import course
+
+    for base in (Path.cwd(), Path(course.__file__).resolve().parent.parent, root):
+        if (base / raw).is_dir():
+            return {"COURSE_DATA_DIR": str((base / raw).resolve())}
+    return {}
+
+
+class Batch:
+    """One ``course grade`` run: the shared set-up and :meth:`grade` for each submission."""
+
+    def __init__(
+        self,
+        root: Path,
+        assignment: str,
+        *,
+        limits: Limits | None = None,
+        jobs: int = 1,
+        regrade: bool = False,
+        guard: bool = True,
+        sandbox: bool = True,
+    ) -> None:
+        from . import sandbox as sandbox_module
+
+        self.root, self.assignment = Path(root).resolve(), assignment
+        self.limits = limits or Limits()
+        self.jobs, self.regrade, self.guard = max(1, int(jobs)), regrade, guard
+        self.caps = sandbox_module.probe() if sandbox and _LINUX else {k: False for k in ("limits", "user", "network", "files")}
+        self.use_launcher = bool(sandbox and _LINUX)
+        self.work = self.root / ".grading" / assignment
+        self.states = self.work / "state"
+        self.logs = self.root / "reports" / "logs" / assignment
+        self.lock = threading.Lock()
+        self.slots: queue.Queue[int] = queue.Queue()
+        for slot in range(self.jobs):
+            self.slots.put(slot)
+        self.cells: list[GradeCellInfo] = []
+        self.uids: list[int] = []  # the sandbox users of the slots (claimed machine-wide in prepare)
+        self._uid_locks: list = []
+        self.expected = [p.stem for p in source_notebooks(self.root, assignment)]
+        harness = sorted(Path(__file__).parent.glob("*.py"))  # the grader's own code: a new grader regrades
+        self.source_digest = _digest([*source_notebooks(self.root, assignment), *harness], f"harness {HARNESS_VERSION}",
+                                     repr(asdict(self.limits)), f"guard {guard}", f"sandbox {sorted(self.caps.items())}")  # fmt: skip
+
+    # -- set-up -----------------------------------------------------------------------------------
+    def prepare(self, warn: Callable[[str], None]) -> None:
+        """Register the assignment, snapshot the gradebook, clear what an interrupted run left."""
+        from .release import ensure_registered
+        from .sandbox import claim_uids, kill_user
+
+        warning = ensure_registered(self.root, self.assignment, self.logs / "_register.log")
+        if warning:
+            warn(warning)
+        self.cells = grade_cells(self.root, self.assignment)
+        # another user per slot only where the private view can expose the interpreter to it
+        if self.caps["user"] and self.caps["files"]:
+            self.uids, self._uid_locks = claim_uids(self.jobs)
+            for uid in self.uids:  # what an interrupted run left behind with these uids
+                kill_user(uid)
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.states.mkdir(exist_ok=True)
+        for leftover in self.work.iterdir():
+            if leftover.is_dir() and leftover.name != "state":
+                shutil.rmtree(leftover, ignore_errors=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self.root / "gradebook.db", self.work / "template.db")
+
+    # -- records ----------------------------------------------------------------------------------
+    def fingerprint(self, submission: Submission) -> str:
+        files = sorted(submission.folder.iterdir()) if submission.folder.is_dir() else []
+        return _digest(files, self.source_digest, submission.student)
+
+    def recorded(self, submission: Submission) -> GradeResult | None:
+        path = self.states / f"{submission.student}.json"
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if state.get("fingerprint") != self.fingerprint(submission):
+            return None
+        result = GradeResult(**state["result"])
+        if result.retry:
+            return None
+        result.reused = True
+        return result
+
+    def record(self, submission: Submission, result: GradeResult) -> None:
+        state = {"fingerprint": self.fingerprint(submission), "result": {**asdict(result), "reused": False}}
+        _atomic_write(self.states / f"{submission.student}.json", json.dumps(state, indent=1))
+
+    def all_recorded(self, students: Iterable[str]) -> list[GradeResult]:
+        results = []
+        for student in sorted(students):
+            path = self.states / f"{student}.json"
+            if path.exists():
+                try:
+                    results.append(GradeResult(**json.loads(path.read_text(encoding="utf-8"))["result"]))
+                except (OSError, ValueError, TypeError):
+                    continue
+        return results
+
+    # -- one submission -----------------------------------------------------------------------------
+    def _empty_result(self, student: str, status: str, message: str) -> GradeResult:
+        return GradeResult(
+            student,
+            status,
+            max_score=sum(c.max_score for c in self.cells),
+            auto_max_score=sum(c.max_score for c in self.cells if c.autograded),
+            message=message,
+            cells={f"{c.notebook}:{c.grade_id}": 0.0 for c in self.cells},
+        )
+
+    def grade(self, submission: Submission) -> GradeResult:
+        """Grade one submission (or return its record when nothing changed)."""
+        if not self.regrade:
+            kept = self.recorded(submission)
+            if kept is not None:
+                return kept
+        started = time.monotonic()
+        status, message = inspect(submission, self.expected)
+        if status is not None:
+            result = self._empty_result(submission.student, status, message)
+            self._publish(submission.student, None)
+        else:
+            slot = self.slots.get()
+            try:
+                result = self._grade_in_slot(submission, slot, message)
+            finally:
+                self.slots.put(slot)
+        result.seconds = round(time.monotonic() - started, 1)
+        self.record(submission, result)
+        return result
+
+    def _grade_in_slot(self, submission: Submission, slot: int, intake_message: str) -> GradeResult:
+        from .sandbox import kill_user
+
+        student = submission.student
+        private = self.work / student
+        shutil.rmtree(private, ignore_errors=True)
+        flags = self._build_private_root(submission, private)
+        uid = self.uids[slot] if self.uids else None
+        job, runtime = self._write_job(private, student, uid)
+        status, message, retry = self._run_worker(private, student, job)
+        kill_user(uid)
+        if runtime is not None:
+            shutil.rmtree(runtime, ignore_errors=True)
+        result_file = private / "result.json"
+        outcome = json.loads(result_file.read_text(encoding="utf-8")) if result_file.exists() else None
+        merged = outcome is not None and outcome["autograde"]["ok"]
+        result = self._empty_result(student, status, "; ".join(m for m in (intake_message, message) if m))
+        result.flags, result.retry = flags, retry
+        self._publish(student, private if merged else None, feedback_ok=bool(outcome and outcome["feedback"]["ok"]))
+        if merged:
+            scores = scores_from_gradebook(self.root, self.assignment, student, self.cells)
+            result.score, result.auto_score = scores["score"], scores["auto_score"]
+            result.needs_manual_grade, result.cells = scores["needs_manual_grade"], scores["cells"]
+        shutil.rmtree(private, ignore_errors=True)
+        return result
+
+    def _build_private_root(self, submission: Submission, private: Path) -> str:
+        """The private course root: gradebook copy + rebuilt notebooks. Returns the flags line."""
+        from .normalise import normalise
+        from .scan import scan_notebook, summarize
+
+        folder = private / "submitted" / submission.student / self.assignment
+        folder.mkdir(parents=True)
+        private.chmod(0o711)
+        shutil.copy2(self.work / "template.db", private / "gradebook.db")
+        (private / "gradebook.db").chmod(0o600)
+        notes, findings = [], []
+        for name in self.expected:
+            path = submission.folder / f"{name}.ipynb"
+            if not path.is_file():
+                continue
+            submitted = nbformat.read(str(path), as_version=4)
+            release = nbformat.read(str(self.root / "release" / self.assignment / f"{name}.ipynb"), as_version=4)
+            rebuilt, repaired = normalise(submitted, release)
+            notes += [f"{name}: {note}" if len(self.expected) > 1 else note for note in repaired]
+            findings += scan_notebook(submitted)
+            nbformat.write(rebuilt, str(folder / f"{name}.ipynb"))
+        for extra in submission.folder.iterdir():  # data files the student handed in with the notebook
+            if extra.suffix != ".ipynb" and extra.is_file() and not extra.is_symlink():
+                shutil.copy2(extra, folder / extra.name)
+        scanned = summarize(findings)
+        return "; ".join(part for part in (scanned and f"review: {scanned}", "; ".join(notes)) if part)
+
+    def _write_job(self, private: Path, student: str, uid: int | None) -> tuple[Path, Path | None]:
+        """The worker's job file, and the kernel's runtime folder (None without the launcher)."""
+        from .sandbox import make_runtime_dir, prepare_home
+        from .worker import Job
+
+        limits = self.limits
+        home = private / "home"
+        prepare_home(home, uid)
+        spec_path, runtime = None, None
+        if self.use_launcher:
+            spec = self._sandbox_spec(private, student, home, uid)
+            runtime = make_runtime_dir(uid)
+            spec.runtime = str(runtime)
+            if spec.hide:
+                spec.expose_rw.append(spec.runtime)
+            spec_path = str(spec.write(private / "sandbox.json"))
+        job = Job(
+            course_root=str(self.root),
+            private_root=str(private),
+            assignment=self.assignment,
+            student=student,
+            log=str(self.logs / f"{student}.log"),
+            kernel_log=str(self.logs / f"{student}.stderr"),
+            cell_timeout_s=limits.cell_s,
+            notebook_timeout_s=limits.notebook_s,
+            memory_mb=limits.memory_mb or 0,
+            sandbox_spec=spec_path,
+            sandbox_uid=uid,
+            guard=self.guard,
+            env=_data_dir_env(self.root),
+        )
+        return job.write(private / "job.json"), runtime
+
+    def _sandbox_spec(self, private: Path, student: str, home: Path, uid: int | None):
+        import autograder
+        import course
+
+        from .sandbox import Spec
+
+        code = [Path(course.__file__).resolve().parent, Path(autograder.__file__).resolve().parent]
+        hide, expose_ro = [], []
+        if self.caps["files"]:
+            hide = [str(self.root), str(Path.home())]
+            for package in code:  # the repository the grader runs from (its source/, .git, ...)
+                if (package.parent / "nbgrader_config.py").exists() or (package.parent / ".git").exists():
+                    hide.append(str(package.parent))
+            expose_ro = [str(p) for p in code] + [sys.prefix, sys.base_prefix]
+            data = _data_dir_env(self.root).get("COURSE_DATA_DIR") or os.environ.get("COURSE_DATA_DIR")
+            if data:
+                expose_ro.append(str(Path(data).resolve()))
+            keras_cache = Path.home() / ".keras" / "datasets"
+            if keras_cache.is_dir():
+                expose_ro.append(str(keras_cache))
+        workdir = private / "autograded" / student / self.assignment
+        limits = self.limits
+        return Spec(
+            uid=uid,
+            network=not self.caps["network"],
+            hide=hide,
+            expose_ro=expose_ro,
+            expose_rw=[str(workdir), str(home)] if hide else [],
+            private_tmp=bool(hide),
+            memory_mb=limits.memory_mb,
+            cpu_s=limits.cpu_s,
+            nproc=limits.processes if uid is not None else None,
+            fsize_mb=limits.file_mb,
+            home=str(home),
+        )
+
+    def _run_worker(self, private: Path, student: str, job: Path) -> tuple[str, str, bool]:
+        """Run the worker; return ``(status, message, retry)`` (retry: the grader failed, not the notebook)."""
+        wall = self.limits.notebook_s + STARTUP_ALLOWANCE_S
+        command = [sys.executable, "-m", "autograder.worker", str(job)]
+        with open(self.logs / f"{student}.stderr", "w", encoding="utf-8") as stderr:
+            proc = subprocess.Popen(command, cwd=self.root, stdout=stderr, stderr=subprocess.STDOUT,
+                                    start_new_session=True, preexec_fn=_die_with_parent if _LINUX else None)  # fmt: skip
+            try:
+                proc.wait(timeout=wall)
+            except subprocess.TimeoutExpired:
+                _kill_tree(proc)
+                return TIMEOUT, f"grading took longer than {wall:g} s and was stopped", False
+        result_file = private / "result.json"
+        if not result_file.exists():
+            return CRASHED, f"the grading process died (exit status {proc.returncode}); see {self.logs / student}.stderr", True
+        outcome = json.loads(result_file.read_text(encoding="utf-8"))
+        if not outcome["autograde"]["ok"]:
+            return CRASHED, f"nbgrader could not autograde: {outcome['autograde']['error']}", False
+        status, message = (outcome.get("stop") or GRADED), outcome.get("message", "")
+        if message and status != GRADED:
+            message += "; the tests that had not run score 0"
+        if not outcome["feedback"]["ok"]:
+            message = "; ".join(m for m in (message, f"feedback failed: {outcome['feedback']['error']}") if m)
+        return status, message, False
+
+    def _publish(self, student: str, private: Path | None, feedback_ok: bool = False) -> None:
+        """Under the lock: the student's grades into the gradebook, their notebook and feedback into place."""
+        from .gradebook_sync import drop_submission, merge_submission
+
+        autograded = self.root / "autograded" / student / self.assignment
+        feedback = self.root / "feedback" / student / self.assignment
+        with self.lock:
+            if private is None:
+                drop_submission(gradebook_url(self.root), self.assignment, student)
+                shutil.rmtree(autograded, ignore_errors=True)
+                shutil.rmtree(feedback, ignore_errors=True)
+                return
+            merge_submission(gradebook_url(self.root), f"sqlite:///{private / 'gradebook.db'}", self.assignment, student)
+            _replace_tree(private / "autograded" / student / self.assignment, autograded)
+            if feedback_ok:
+                _replace_tree(private / "feedback" / student / self.assignment, feedback)
+            else:
+                shutil.rmtree(feedback, ignore_errors=True)
+
+    # -- the batch ----------------------------------------------------------------------------------
+    def run(
+        self,
+        submissions: list[Submission],
+        *,
+        report: Path | None = None,
+        on_start: Callable[[Submission], None] | None = None,
+        on_done: Callable[[GradeResult], None] | None = None,
+    ) -> list[GradeResult]:
+        everyone = [s.student for s in discover(self.root, self.assignment)]
+
+        def one(submission: Submission) -> GradeResult:
+            if on_start:
+                on_start(submission)
+            try:
+                result = self.grade(submission)
+            except Exception as err:  # a bug or a broken file: that row, never the batch
+                result = self._empty_result(submission.student, CRASHED, f"the grader failed: {type(err).__name__}: {err}")
+                result.retry = True
+                self.record(submission, result)
+            if report is not None:
+                with self.lock:
+                    write_csv(report, self.all_recorded(everyone))
+            if on_done:
+                on_done(result)
+            return result
+
+        if self.jobs == 1:
+            return [one(s) for s in submissions]
+        with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grade") as pool:
+            return list(pool.map(one, submissions))
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: the worker is killed when the grader dies (so is its kernel, see sandbox)."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:
@@ -199,136 +620,26 @@ def _kill_tree(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-@dataclass
-class Limits:
-    """Per-submission resource limits, set with ``setrlimit`` in the grading child.
-
-    They are inherited by the notebook kernel the child starts, and count per
-    process (the kernel gets its own ``memory_mb`` of address space and its own
-    ``cpu_s`` CPU seconds). Linux only; elsewhere they are skipped. Not limited:
-    the number of processes (``RLIMIT_NPROC`` counts per user and is not
-    enforced for root), network access and which files the kernel can read or write.
-    None means "no limit".
-    """
-
-    memory_mb: int | None = DEFAULT_MEMORY_MB
-    cpu_s: int | None = DEFAULT_CPU_S
-
-    def describe(self) -> str:
-        memory = f"{self.memory_mb} MB memory" if self.memory_mb else "no memory limit"
-        cpu = f"{self.cpu_s} CPU s" if self.cpu_s else "no CPU limit"
-        return f"{memory}, {cpu} per process" if _CAN_LIMIT else "no memory/CPU limits (not Linux)"
-
-    def preexec(self) -> Callable[[], None] | None:
-        """A ``preexec_fn`` that applies the limits in the child (None where unsupported)."""
-        if not _CAN_LIMIT or not (self.memory_mb or self.cpu_s):
-            return None
-        memory_mb, cpu_s = self.memory_mb, self.cpu_s
-
-        def apply() -> None:
-            import resource
-
-            if memory_mb:
-                size = memory_mb * 1024 * 1024
-                resource.setrlimit(resource.RLIMIT_AS, (size, size))
-            if cpu_s:  # SIGXCPU at the soft limit, SIGKILL 5 s later should it be caught
-                resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
-
-        return apply
-
-
-_CAN_LIMIT = sys.platform.startswith("linux")
-
-
-def run_worker(
-    root: Path, assignment: str, student: str, timeout_s: float, log_dir: Path, limits: Limits | None = None
-) -> tuple[str, str]:
-    """Run ``python -m autograder.worker`` for one student; return ``(status, message)``."""
-    limits = limits or Limits()
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path, result_path = log_dir / f"{student}.log", log_dir / f"{student}.json"
-    for path in (log_path, result_path):
-        path.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "autograder.worker", str(root), assignment, student,
-               "--result", str(result_path), "--log", str(log_path),
-               "--cpu-seconds", str(limits.cpu_s or 0)]  # fmt: skip
-    with open(log_dir / f"{student}.stderr", "w", encoding="utf-8") as stderr:
-        proc = subprocess.Popen(command, cwd=root, stdout=stderr, stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=limits.preexec())  # fmt: skip
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            _kill_tree(proc)
-            return TIMEOUT, f"grading took longer than {timeout_s:g} s and was stopped"
-    if not result_path.exists():
-        if _CAN_LIMIT and limits.cpu_s and proc.returncode == -signal.SIGXCPU:
-            return TIMEOUT, f"the grading process used up its {limits.cpu_s} CPU seconds and was stopped"
-        return CRASHED, f"the grading process died (exit status {proc.returncode}); see {log_dir / student}.stderr"
-    outcome = json.loads(result_path.read_text(encoding="utf-8"))
-    if outcome.get("limit") == "memory":
-        return MEMORY, f"the notebook ran out of memory (limit: {limits.memory_mb} MB) and was not graded"
-    if outcome.get("limit") == "cpu":
-        return TIMEOUT, f"the notebook used up its {limits.cpu_s} CPU seconds and was stopped"
-    if not outcome["autograde"]["ok"]:
-        died = (log_dir / f"{student}.stderr").read_text(encoding="utf-8", errors="replace")  # the kernel's too
-        if limits.memory_mb and any(sign in died for sign in OUT_OF_MEMORY):
-            return MEMORY, f"the notebook ran out of memory (limit: {limits.memory_mb} MB) and was not graded"
-        return CRASHED, f"nbgrader could not autograde: {outcome['autograde']['error']}"
-    if not outcome["feedback"]["ok"]:
-        return GRADED, f"graded, but feedback failed: {outcome['feedback']['error']}"
-    return GRADED, ""
-
-
-def grade_one(
-    root: Path,
-    assignment: str,
-    submission: Submission,
-    cells: list[GradeCellInfo],
-    *,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-    limits: Limits | None = None,
-) -> GradeResult:
-    """Grade one submission (in a child process) and return its report row."""
-    started = time.monotonic()
-    expected = [p.stem for p in source_notebooks(root, assignment)]
-    max_score = sum(c.max_score for c in cells)
-    auto_max = sum(c.max_score for c in cells if c.autograded)
-    result = GradeResult(submission.student, MISSING, max_score=max_score, auto_max_score=auto_max)
-    status, message = inspect(submission, expected)
-    if status is None:
-        status, run_message = run_worker(root, assignment, submission.student, timeout_s,
-                                         root / "reports" / "logs" / assignment, limits)  # fmt: skip
-        message = "; ".join(m for m in (message, run_message) if m)
-    result.status, result.message = status, message
-    if status == GRADED:
-        scores = scores_from_gradebook(root, assignment, submission.student, cells)
-        result.score, result.auto_score = scores["score"], scores["auto_score"]
-        result.needs_manual_grade, result.cells = scores["needs_manual_grade"], scores["cells"]
-    else:
-        result.cells = {f"{c.notebook}:{c.grade_id}": 0.0 for c in cells}
-        # never leave an earlier run's feedback around for a submission that now scores 0
-        shutil.rmtree(root / "feedback" / submission.student / assignment, ignore_errors=True)
-    result.seconds = round(time.monotonic() - started, 1)
-    return result
-
-
 def grade_batch(
     root: Path,
     assignment: str,
     *,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
     limits: Limits | None = None,
     students: Iterable[str] | None = None,
+    jobs: int = 1,
+    regrade: bool = False,
+    guard: bool = True,
+    report: Path | None = None,
     on_start: Callable[[Submission], None] | None = None,
     on_done: Callable[[GradeResult], None] | None = None,
     warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> list[GradeResult]:
-    """Grade every submission of ``assignment`` (or only ``students``), one after another.
+    """Grade every submission of ``assignment`` (or only ``students``); see :class:`Batch`.
 
-    ``on_start``/``on_done`` are called around each submission (progress display);
+    ``report``: the CSV to rewrite after every submission (every student with a
+    record, not only those graded now). ``on_start``/``on_done`` are called
+    around each submission (progress display, from the grading threads);
     ``warn`` receives one-line warnings (e.g. a stale release)."""
-    from .release import ensure_registered
-
     check_assignment(root, assignment)
     submissions = discover(root, assignment)
     if students is not None:
@@ -339,19 +650,9 @@ def grade_batch(
         submissions = [s for s in submissions if s.student in wanted]
     if not submissions:
         raise PipelineError(f"nothing to grade: no folder submitted/*/{assignment} under {root}")
-    warning = ensure_registered(root, assignment, root / "reports" / "logs" / assignment / "_register.log")
-    if warning:
-        warn(warning)
-    cells = grade_cells(root, assignment)
-    results = []
-    for submission in submissions:
-        if on_start:
-            on_start(submission)
-        result = grade_one(root, assignment, submission, cells, timeout_s=timeout_s, limits=limits)
-        results.append(result)
-        if on_done:
-            on_done(result)
-    return results
+    batch = Batch(root, assignment, limits=limits, jobs=jobs, regrade=regrade, guard=guard)
+    batch.prepare(warn)
+    return batch.run(submissions, report=report, on_start=on_start, on_done=on_done)
 
 
 def result_row(result: GradeResult, several_notebooks: bool) -> dict[str, str]:
@@ -366,6 +667,7 @@ def result_row(result: GradeResult, several_notebooks: bool) -> dict[str, str]:
         "needs_manual_grade": str(result.needs_manual_grade),
         "seconds": f"{result.seconds:g}",
         "message": result.message,
+        "flags": result.flags,
     }
     for key, score in result.cells.items():
         row[key if several_notebooks else key.split(":", 1)[1]] = _num(score)
@@ -387,11 +689,12 @@ def write_csv(path: Path, results: list[GradeResult], *, merge: bool = False) ->
                 rows.setdefault(old["student"], old)
     for row in rows.values():
         columns += [c for c in row if c not in columns]
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
-        writer.writeheader()
-        for student in sorted(rows):
-            writer.writerow(rows[student])
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
+    writer.writeheader()
+    for student in sorted(rows):
+        writer.writerow(rows[student])
+    _atomic_write(path, buffer.getvalue())  # a reader (or a kill -9) never sees half a file
     return path
 
 

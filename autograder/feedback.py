@@ -15,21 +15,33 @@ cell holding a hidden-test region it:
   message and failing line only when the failing line is a visible one. A
   failure inside the hidden region (or one whose line cannot be told) says only
   that a hidden test failed.
+
+A student's own cells can also show hidden tests: code that captured the test
+cells' source while grading ran (an input transformer, IPython's input history,
+reading the source notebook) can print it. :class:`ScrubHiddenText` runs in the
+same step, BEFORE :class:`HideHiddenTests` (it needs the hidden regions, which
+HideHiddenTests removes), and removes every output, in any code cell, whose text
+quotes a line of a hidden-test region, and every such line from the source of
+cells that are not test cells.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 from nbformat.notebooknode import NotebookNode
+from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from traitlets import Int, Unicode
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # IPython >= 8 names the executing cell "Cell In[12], line 7"; older ones
 # print "<ipython-input-12-...> in <module>" then "----> 7 source".
 _CELL_LINE = re.compile(r"Cell In\s*\[(\d*)\],\s*line (\d+)")
 _OLD_ARROW = re.compile(r"^-+>\s*(\d+)", re.MULTILINE)
+_SPACES = re.compile(r"\s+")
 
 
 def hidden_line_numbers(source: str, begin: str, end: str) -> tuple[set[int], bool]:
@@ -110,3 +122,118 @@ class HideHiddenTests(NbGraderPreprocessor):
             message = f"{ename}: {evalue}" if evalue else ename
             message += f"\n(raised by the visible line: {lines[numbers[0] - 1].strip()})"
         output.traceback = [message]
+
+
+def _squash(text: str) -> str:
+    """``text`` without ANSI colour codes, with each run of whitespace made one space."""
+    return _SPACES.sub(" ", _ANSI.sub("", text)).strip()
+
+
+def _is_test_cell(cell: NotebookNode, begin: str) -> bool:
+    nbgrader = cell.get("metadata", {}).get("nbgrader", {}) or {}
+    return begin in cell.source or bool(nbgrader.get("grade") and not nbgrader.get("solution"))
+
+
+def hidden_test_lines(cells: list[NotebookNode], begin: str, end: str, min_chars: int = 12) -> set[str]:
+    """The lines (whitespace squashed) inside the hidden-test regions of ``cells``' test cells that have at least
+    ``min_chars`` characters, are not a delimiter, and appear outside every hidden region of those test cells."""
+    inside_lines: set[str] = set()
+    outside_lines: set[str] = set()
+    for cell in cells:
+        if cell.get("cell_type") != "code" or not _is_test_cell(cell, begin):
+            continue
+        inside = False
+        for line in cell.source.split("\n"):
+            if begin in line:
+                inside = True
+            elif end in line:
+                inside = False
+            else:
+                (inside_lines if inside else outside_lines).add(_squash(line))
+    return {line for line in inside_lines - outside_lines if len(line) >= min_chars}
+
+
+def output_text(output: NotebookNode, error_details: bool = True) -> str:
+    """Everything a reader of ``output`` could see, as one string: stream text, every data value (text as is,
+    JSON-like values dumped, HTML also unescaped) and, when ``error_details``, an error's traceback."""
+    kind = output.get("output_type")
+    parts: list[str] = []
+    if kind == "stream":
+        parts.append(str(output.get("text", "")))
+    elif kind == "error":
+        parts += [str(output.get("ename", "")), str(output.get("evalue", ""))]
+        if error_details:
+            parts += [str(line) for line in output.get("traceback", [])]
+    for value in (output.get("data") or {}).values():
+        text = value if isinstance(value, str) else "\n".join(value) if isinstance(value, list) else json.dumps(value)
+        parts += [text, html.unescape(text)]
+    return "\n".join(parts)
+
+
+def quotes_any(text: str, lines: set[str]) -> bool:
+    """Whether ``text`` holds one of ``lines`` (whitespace squashed on both sides)."""
+    flat = _squash(text)
+    return any(line in flat for line in lines)
+
+
+class ScrubHiddenText(NbGraderPreprocessor):
+    """Remove outputs (and non-test source lines) that quote hidden-test code from feedback.
+
+    Must run before :class:`HideHiddenTests`, which removes the hidden regions
+    this preprocessor reads. In a cell holding a hidden region an error output
+    is judged on its name and message only: its traceback is HideHiddenTests'
+    job, which keeps a useful message for honest failures.
+    """
+
+    begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS", help="Marks the start of a hidden test region").tag(
+        config=True
+    )
+    end_test_delimeter = Unicode("END HIDDEN TESTS", help="Marks the end of a hidden test region").tag(config=True)
+    min_chars = Int(12, help="Hidden lines shorter than this (whitespace squashed) are too common to match").tag(
+        config=True
+    )
+    output_message = Unicode(
+        "[output removed by the grader: it quoted hidden test code]",
+        help="The text of the stream output that replaces a removed output",
+    ).tag(config=True)
+    source_message = Unicode(
+        "[line removed by the grader: it quoted hidden test code]",
+        help="The text that replaces a removed source line (after '# ' in code cells)",
+    ).tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        lines = hidden_test_lines(nb.cells, self.begin_test_delimeter, self.end_test_delimeter, self.min_chars)
+        if not lines:
+            if any(HideHiddenTests.placeholder.default_value in cell.source for cell in nb.cells):
+                self.log.warning("ScrubHiddenText ran after HideHiddenTests: it found no hidden test to look for")
+            return nb, resources
+        for cell in nb.cells:
+            self.scrub_cell(cell, lines)
+        return nb, resources
+
+    def scrub_cell(self, cell: NotebookNode, lines: set[str]) -> None:
+        """Remove what quotes ``lines`` from one cell: outputs of code cells, source lines of non-test cells."""
+        is_test = _is_test_cell(cell, self.begin_test_delimeter)
+        if not is_test:
+            self._scrub_source(cell, lines)
+        if cell.get("cell_type") == "code":
+            cell.outputs = self._scrub_outputs(cell.get("outputs", []), lines, has_hidden=is_test)
+
+    def _scrub_source(self, cell: NotebookNode, lines: set[str]) -> None:
+        kept = []
+        for line in cell.source.split("\n"):
+            if quotes_any(line, lines):
+                indent = line[: len(line) - len(line.lstrip())]
+                prefix = "# " if cell.get("cell_type") == "code" else ""
+                line = f"{indent}{prefix}{self.source_message}"
+            kept.append(line)
+        cell.source = "\n".join(kept)
+
+    def _scrub_outputs(self, outputs: list[NotebookNode], lines: set[str], has_hidden: bool) -> list[NotebookNode]:
+        kept: list[NotebookNode] = []
+        for output in outputs:
+            if not quotes_any(output_text(output, error_details=not has_hidden), lines):
+                kept.append(output)
+            elif not kept or kept[-1].get("text") != self.output_message:
+                kept.append(new_output("stream", name="stdout", text=self.output_message))
+        return kept

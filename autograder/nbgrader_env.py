@@ -134,13 +134,15 @@ def run_converter(
     log_path: Path | None = None,
     force: bool = True,
     coursedir_overrides: dict[str, Any] | None = None,
+    config=None,
     **traits: Any,
 ) -> ConverterResult:
     """Run one nbgrader converter (``"GenerateAssignment"``, ``"Autograde"``,
     ``"GenerateFeedback"``) for one assignment (and student), in this process.
 
     Its log is appended to ``log_path`` (or dropped); failures come back as a
-    :class:`ConverterResult` rather than an exception.
+    :class:`ConverterResult` rather than an exception. ``config`` replaces the
+    course's config (the grading worker passes one pointed at a private root).
     """
     import nbgrader.converters as converters
     from nbgrader.coursedir import CourseDirectory
@@ -148,7 +150,7 @@ def run_converter(
 
     ensure_tools_on_path()
 
-    config = load_config(root)
+    config = load_config(root) if config is None else config
     coursedir = CourseDirectory(config=config)
     coursedir.assignment_id = assignment
     coursedir.student_id = student

@@ -1,84 +1,111 @@
-"""Grade one submission, in its own process: ``python -m autograder.worker``.
+"""Grade one submission, in its own process: ``python -m autograder.worker JOB.json``.
 
-:mod:`autograder.batch` starts one worker per submission, so a submission that
-crashes nbgrader, hangs or eats memory only ever costs its own row. The
-worker runs nbgrader's ``Autograde`` then ``GenerateFeedback`` converters for
-one student (with the course's ``nbgrader_config.py``), appends their log to
-``--log`` and writes a small JSON result to ``--result``::
+:mod:`autograder.batch` prepares a private course root for the submission (its
+own copy of the gradebook, the rebuilt notebook in ``submitted/``), writes a
+:class:`Job` and starts one worker per submission, so a submission that
+crashes nbgrader or hangs only ever costs its own row. The worker runs
+nbgrader's ``Autograde`` converter, with :class:`autograder.execute.GuardedExecute`
+in place of ``Execute`` and the kernel started in the sandbox
+(:mod:`autograder.sandbox`), then ``GenerateFeedback``, and writes a small JSON
+result beside the job::
 
-    {"autograde": {"ok": true, "error": ""}, "feedback": {"ok": true, "error": ""}}
+    {"autograde": {"ok": true, "error": ""}, "feedback": {"ok": true, "error": ""},
+     "stop": null | "memory" | "timeout" | "crashed", "message": "..."}
 
-Exit status: 0 when both steps succeeded, 1 otherwise. The worker runs under
-the limits :class:`autograder.batch.Limits` sets (inherited by the kernel);
-when the notebook hit one, the result says so: ``"limit": "memory"`` (a cell
-raised ``MemoryError``) or ``"limit": "cpu"`` (the kernel died after using up
-``--cpu-seconds``), and the batch scores the submission 0.
+Exit status: 0 when both steps succeeded, 1 otherwise.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import os
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .nbgrader_env import ConverterResult, run_converter
+from .nbgrader_env import ConverterResult, load_config, run_converter
 
 
-def grade_student(root: Path, assignment: str, student: str, log_path: Path | None) -> dict[str, dict]:
-    """Autograde one student's submission, then write its feedback HTML."""
-    autograde = run_converter("Autograde", root, assignment, student, log_path=log_path, create_student=True)
+@dataclass
+class Job:
+    course_root: str  # where nbgrader_config.py lives
+    private_root: str  # the private course root this submission is graded in
+    assignment: str
+    student: str
+    log: str  # nbgrader's log
+    kernel_log: str  # the worker's (and kernel's) stderr
+    cell_timeout_s: int = 300
+    notebook_timeout_s: int = 1800
+    memory_mb: int = 0
+    sandbox_spec: str | None = None  # JSON spec for autograder.sandbox, None: a plain kernel
+    sandbox_uid: int | None = None
+    guard: bool = True
+    env: dict = field(default_factory=dict)  # extra environment for the kernel
+
+    def write(self, path: Path) -> Path:
+        path.write_text(json.dumps(asdict(self), indent=1), encoding="utf-8")
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> "Job":
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def grading_config(job: Job):
+    """The course's nbgrader config, pointed at the private root, with the guarded Execute step."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from .execute import GuardedExecute
+
+    private = Path(job.private_root)
+    config = load_config(Path(job.course_root))
+    config.CourseDirectory.root = str(private)
+    config.CourseDirectory.db_url = f"sqlite:///{private / 'gradebook.db'}"
+    steps = Autograde.class_traits()["autograde_preprocessors"].default()
+    config.Autograde.autograde_preprocessors = [GuardedExecute if step is Execute else step for step in steps]
+    config.Execute.timeout = job.cell_timeout_s
+    guarded = config.GuardedExecute
+    guarded.guard = job.guard
+    guarded.notebook_timeout = job.notebook_timeout_s
+    guarded.memory_mb = job.memory_mb
+    guarded.sandbox_uid = -1 if job.sandbox_uid is None else job.sandbox_uid
+    guarded.outcome_path = str(private / "outcome.json")
+    guarded.kernel_log = job.kernel_log
+    return config
+
+
+def grade(job: Job) -> dict:
+    """Autograde the job's submission, then write its feedback HTML."""
+    from .sandbox import SPEC_ENV
+
+    os.environ.update(job.env)
+    if job.sandbox_spec:
+        os.environ[SPEC_ENV] = job.sandbox_spec
+    private, log = Path(job.private_root), Path(job.log)
+    config = grading_config(job)
+    autograde = run_converter("Autograde", private, job.assignment, job.student, log_path=log, create_student=True,
+                              config=config)  # fmt: skip
     if autograde.ok:
-        feedback = run_converter("GenerateFeedback", root, assignment, student, log_path=log_path)
+        feedback = run_converter("GenerateFeedback", private, job.assignment, job.student, log_path=log,
+                                 config=config)  # fmt: skip
     else:
         feedback = ConverterResult(False, "skipped: autograding failed")
-    return {"autograde": asdict(autograde), "feedback": asdict(feedback)}
-
-
-# what running out of address space looks like in a cell's error or the kernel's stderr:
-# numpy/Python raise MemoryError; TensorFlow's library cannot be mapped, or it aborts
-# when a thread (its stack is address space too) cannot be created
-OUT_OF_MEMORY = ("MemoryError", "failed to map segment", "Cannot allocate memory", "bad_alloc", "pthread_create")
-
-
-def _hit_limit(root: Path, assignment: str, student: str, outcome: dict, cpu_s: int) -> str | None:
-    """``"memory"``, ``"cpu"`` or None: did the notebook hit a resource limit?"""
-    import nbformat
-
-    errors = [outcome["autograde"]["error"]]
-    for path in (root / "autograded" / student / assignment).glob("*.ipynb"):
-        nb = nbformat.read(str(path), as_version=4)
-        outputs = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-        errors += [f"{o.get('ename', '')}: {o.get('evalue', '')}" for o in outputs]
-    if any(sign in error for error in errors for sign in OUT_OF_MEMORY):
-        return "memory"
-    if cpu_s and not outcome["autograde"]["ok"]:
-        try:
-            import resource
-        except ImportError:
-            return None
-        used = resource.getrusage(resource.RUSAGE_CHILDREN)  # the kernel, once it is dead
-        if used.ru_utime + used.ru_stime >= cpu_s - 1:
-            return "cpu"
-    return None
+    outcome = {"stop": None, "message": ""}
+    if (private / "outcome.json").exists():
+        outcome = json.loads((private / "outcome.json").read_text(encoding="utf-8"))
+    return {"autograde": asdict(autograde), "feedback": asdict(feedback), **outcome}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.worker", description=__doc__.splitlines()[0])
-    parser.add_argument("root", type=Path, help="the course root")
-    parser.add_argument("assignment")
-    parser.add_argument("student")
-    parser.add_argument("--result", type=Path, required=True, help="where to write the JSON result")
-    parser.add_argument("--log", type=Path, default=None, help="file that receives nbgrader's log")
-    parser.add_argument("--cpu-seconds", type=int, default=0, help="the kernel's CPU limit (to recognise it)")
-    args = parser.parse_args(argv)
-    root = args.root.resolve()
-    outcome = grade_student(root, args.assignment, args.student, args.log)
-    outcome["limit"] = _hit_limit(root, args.assignment, args.student, outcome, args.cpu_seconds)
-    args.result.parent.mkdir(parents=True, exist_ok=True)
-    args.result.write_text(json.dumps(outcome, indent=1), encoding="utf-8")
-    return 0 if outcome["autograde"]["ok"] and outcome["feedback"]["ok"] and not outcome["limit"] else 1
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m autograder.worker JOB.json", file=sys.stderr)
+        return 2
+    job_path = Path(args[0])
+    result = grade(Job.read(job_path))
+    job_path.with_name("result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    return 0 if result["autograde"]["ok"] and result["feedback"]["ok"] else 1
 
 
 if __name__ == "__main__":

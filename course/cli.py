@@ -70,7 +70,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from autograder.batch import STATUSES, Limits, discover, grade_batch, write_csv
+    from autograder.batch import STATUSES, Limits, discover, grade_batch
+    from autograder.sandbox import describe
+
     total = len(args.student) if args.student else len(discover(root, args.assignment))
     bar = tqdm(total=total, unit="submission", file=sys.stderr, disable=total == 0)
 
@@ -81,21 +83,28 @@ def cmd_grade(args: argparse.Namespace) -> int:
         line = f"{r.student}: {r.status}, {r.score:g}/{r.max_score:g}"
         line += f" (autograded {r.auto_score:g}/{r.auto_max_score:g}"
         line += f", {r.needs_manual_grade} to grade by hand)" if r.needs_manual_grade else ")"
-        line += f" in {r.seconds:g} s" + (f" - {r.message}" if r.message else "")
+        line += " unchanged since the last run, kept" if r.reused else f" in {r.seconds:g} s"
+        line += (f" - {r.message}" if r.message else "") + (f" [{r.flags}]" if r.flags else "")
         bar.write(line)
         bar.update(1)
 
-    limits = Limits(memory_mb=args.memory_mb or None, cpu_s=args.cpu_seconds or None)
-    print(f"grading {args.assignment}: one process per submission, at most {args.timeout:g} s each; "
-          f"{limits.describe()}", flush=True)  # fmt: skip
+    limits = Limits(memory_mb=args.memory_mb or None, cpu_s=args.cpu_seconds or None, processes=args.processes or None,
+                    cell_s=int(args.cell_timeout), notebook_s=int(args.timeout))  # fmt: skip
+    jobs = f"{args.jobs} at a time" if args.jobs > 1 else "one at a time"
+    print(f"grading {args.assignment}: one process per submission, {jobs}; {limits.describe()}", flush=True)
+    print(describe(), flush=True)
+    report_path = root / "reports" / f"grades-{args.assignment}.csv"
     try:
-        results = grade_batch(root, args.assignment, timeout_s=args.timeout, limits=limits, students=args.student,
-                              on_start=on_start, on_done=on_done, warn=lambda w: print(w, file=sys.stderr))  # fmt: skip
+        results = grade_batch(root, args.assignment, limits=limits, students=args.student, jobs=args.jobs,
+                              regrade=args.regrade, report=report_path, on_start=on_start, on_done=on_done,
+                              warn=lambda w: print(w, file=sys.stderr))  # fmt: skip
     finally:
         bar.close()
-    report = write_csv(root / "reports" / f"grades-{args.assignment}.csv", results, merge=bool(args.student))
+    from autograder.report import plot_scores
+
+    plot = plot_scores(report_path, root / "reports" / f"scores-{args.assignment}.png", f"{args.assignment}: scores")
     counts = ", ".join(f"{sum(r.status == s for r in results)} {s}" for s in STATUSES if any(r.status == s for r in results))
-    print(f"wrote {_rel(root, report)} ({counts}); feedback in feedback/*/{args.assignment}/, "
+    print(f"wrote {_rel(root, report_path)} ({counts}) and {_rel(root, plot)}; feedback in feedback/*/{args.assignment}/, "
           f"logs in reports/logs/{args.assignment}/")  # fmt: skip
     return 0
 
@@ -224,7 +233,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from autograder.batch import DEFAULT_CPU_S, DEFAULT_MEMORY_MB
+    from autograder.batch import DEFAULT_CELL_TIMEOUT_S, DEFAULT_CPU_S, DEFAULT_MEMORY_MB, DEFAULT_PROCESSES, DEFAULT_TIMEOUT_S
 
     parser = argparse.ArgumentParser(
         prog="course",
@@ -248,18 +257,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grade", parents=[common], help="autograde submitted/*/ASSIGNMENT and write feedback and a CSV",
                        description="Autograde every submitted/STUDENT/ASSIGNMENT, each in its own process, write "
-                       "feedback HTML (hidden tests removed) and reports/grades-ASSIGNMENT.csv with one row per "
-                       "student and a status: graded, crashed, malformed, missing, timeout or memory.")  # fmt: skip
+                       "feedback HTML (hidden tests removed), reports/grades-ASSIGNMENT.csv with one row per "
+                       "student and a status (graded, timeout, memory, crashed, malformed, missing) and "
+                       "reports/scores-ASSIGNMENT.png. Each notebook runs in a sandbox (see README).")  # fmt: skip
     p.add_argument("assignment")
-    p.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeatable); other rows of the CSV are kept")
-    p.add_argument("--timeout", type=float, default=1800, metavar="S",
-                   help="wall-clock limit per submission in seconds (default: 1800)")  # fmt: skip
+    p.add_argument("--student", action="append", metavar="ID",
+                   help="grade only this student (repeatable); the other rows of the CSV are kept")  # fmt: skip
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="grade N submissions at once (default: 1)")
+    p.add_argument("--regrade", action="store_true",
+                   help="grade every submission again (default: keep rows whose submission, assignment and limits "
+                   "did not change, so an interrupted batch resumes)")  # fmt: skip
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
+                   help=f"wall-clock limit per notebook in seconds (default: {DEFAULT_TIMEOUT_S})")  # fmt: skip
+    p.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT_S, metavar="S",
+                   help=f"wall-clock limit per cell in seconds (default: {DEFAULT_CELL_TIMEOUT_S})")  # fmt: skip
     p.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, metavar="MB",
-                   help=f"address-space limit (RLIMIT_AS) of the grading process and of its kernel, each; "
-                   f"0: none (default: {DEFAULT_MEMORY_MB})")  # fmt: skip
+                   help=f"address-space limit (RLIMIT_AS) of the notebook's kernel; 0: none (default: {DEFAULT_MEMORY_MB})")  # fmt: skip
     p.add_argument("--cpu-seconds", type=int, default=DEFAULT_CPU_S, metavar="S",
-                   help=f"CPU-time limit (RLIMIT_CPU) of the grading process and of its kernel, each; "
-                   f"0: none (default: {DEFAULT_CPU_S})")  # fmt: skip
+                   help=f"CPU-time limit (RLIMIT_CPU) of the notebook's kernel; 0: none (default: {DEFAULT_CPU_S})")  # fmt: skip
+    p.add_argument("--processes", type=int, default=DEFAULT_PROCESSES, metavar="N",
+                   help=f"processes and threads the kernel's user may run (RLIMIT_NPROC; needs root); 0: none "
+                   f"(default: {DEFAULT_PROCESSES})")  # fmt: skip
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("handouts", parents=[common], help="execute lectures and solutions, write notebooks and HTML",

@@ -1,27 +1,34 @@
-"""nbgrader round trip on a copy of the course: sample submissions -> `course grade` -> CSV + feedback.
+"""nbgrader round trip on a copy of the course: sample submissions -> `course grade` -> CSV, gradebook, feedback.
 
 The samples are built from ``autograder/fixtures/lenet5/*.json`` and the current
-source/release (see ``autograder/samples.py``) and graded in ONE batch.
+source/release (see ``autograder/samples.py``) and graded in ONE batch with
+``--jobs 2``; every sample's ``expect`` block is checked exactly. The attack
+samples are also graded once with the guard switched off, to show that each of
+them would have scored points it did not earn without it.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
+import json
 import re
-import shutil
 
 import nbformat
 import pytest
 
-from autograder.batch import TIMEOUT, Submission, grade_cells, grade_one
+from autograder.batch import TIMEOUT, Limits, grade_batch, grade_cells
 from autograder.feedback import HideHiddenTests, failing_lines
 from autograder.leaks import secret_lines
 from autograder.samples import load_samples
+from autograder.sandbox import BASE_UID, probe
 
 ASSIGNMENT = "lenet5"
 SAMPLES = load_samples(ASSIGNMENT)
-LIMITS = ("--memory-mb", "6144", "--cpu-seconds", "30")
+SANDBOX = all(probe().values())
+RUNNABLE = [s for s in SAMPLES if SANDBOX or "sandbox" not in s.requirements]
+LIMITS = ("--memory-mb", "6144", "--cpu-seconds", "30", "--cell-timeout", "20", "--processes", "256", "--jobs", "2")
 
 
 def _text(path) -> str:
@@ -42,116 +49,214 @@ def _hidden_lines(root) -> list[str]:
     return lines
 
 
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _guarded_files(root):
+    """Files a submission must not be able to change (the grader reads them)."""
+    import course
+
+    from pathlib import Path
+
+    package = Path(course.__file__).resolve().parent
+    return [package / "grading.py", root / "nbgrader_config.py", root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"]
+
+
+def _rows(root) -> dict[str, dict]:
+    with open(root / "reports" / f"grades-{ASSIGNMENT}.csv", newline="", encoding="utf-8") as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def _outputs(root, student) -> str:
+    texts = []
+    for path in (root / "autograded" / student / ASSIGNMENT).glob("*.ipynb"):
+        nb = nbformat.read(str(path), as_version=4)
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                texts.append(output.get("text", "") + output.get("evalue", "") + json.dumps(output.get("data", {})))
+    return "\n".join(texts)
+
+
 @pytest.fixture(scope="module")
 def graded(course_copy, course_cli):
-    """Grade every sample in one `course grade` call; return (root, {student: csv row})."""
+    """Grade every sample in one `course grade --jobs 2` call; return (root, {student: csv row}, stdout)."""
     from autograder.samples import build_submissions
 
     root = course_copy(("source", "release"), name="grading")
-    build_submissions(root, ASSIGNMENT, SAMPLES)
-    # limits low enough to keep the memory bomb and the endless loop cheap; the solution
-    # grades with ~17 CPU s and under 4 GB of address space (TensorFlow on 2 cores)
-    proc = course_cli("grade", ASSIGNMENT, "--root", str(root), *LIMITS, timeout=900)
+    build_submissions(root, ASSIGNMENT, RUNNABLE)
+    before = {path: _digest(path) for path in _guarded_files(root)}
+    # limits low enough to keep the bombs, loops and sleeps cheap; the solution grades with
+    # ~17 CPU s and under 4 GB of address space (TensorFlow on 2 cores)
+    proc = course_cli("grade", ASSIGNMENT, "--root", str(root), *LIMITS, timeout=1200)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "6144 MB memory, 30 CPU s per process" in proc.stdout
-    with open(root / "reports" / f"grades-{ASSIGNMENT}.csv", newline="", encoding="utf-8") as handle:
-        rows = {row["student"]: row for row in csv.DictReader(handle)}
-    return root, rows
+    assert "6144 MB memory, 30 CPU s, 256 processes per kernel; 20 s per cell" in proc.stdout
+    assert "sandbox:" in proc.stdout
+    after = {path: _digest(path) for path in _guarded_files(root)}
+    assert before == after, "a submission changed a file the grader reads"
+    return root, _rows(root), proc.stdout
 
 
 def test_samples_cover_the_required_cases():
+    assert len(SAMPLES) >= 15
     expects = [s.expect for s in SAMPLES]
     assert any(e.get("auto_score") == "full" for e in expects), "a correct solution"
-    assert any(e.get("auto_score") == "zero" for e in expects), "the untouched release"
-    assert any(e.get("failing") for e in expects), "a submission whose cell raises"
-    assert any(e.get("status") == "malformed" for e in expects), "a malformed notebook"
-    assert any(e.get("status") == "crashed" for e in expects), "a notebook nbgrader refuses"
-    assert any(e.get("status") == "memory" for e in expects), "a memory bomb"
-    assert any(e.get("status") == "timeout" for e in expects), "an endless loop"
+    assert any(e.get("auto_score") == "zero" and e.get("status") == "graded" for e in expects), "a blank one"
+    assert any(e.get("failing") and e.get("status") == "graded" for e in expects), "a partial one"
+    for status in ("malformed", "missing", "crashed", "memory", "timeout"):
+        assert any(e.get("status") == status for e in expects), status
+    names = {s.student for s in SAMPLES}
+    attacks = {"patch-grading", "fake-grading-name", "patch-numpy", "fake-guard", "swallow-exceptions",
+               "input-transformer", "ast-transformer", "fake-output", "edit-metadata", "shuffled-cells",
+               "write-files", "sys-exit", "os-exit", "exit-call"}  # fmt: skip
+    assert attacks <= names
+    assert {"broken-json", "wrong-nbformat", "empty-file", "huge-output", "misnamed", "no-notebook"} <= names
+    assert all(s.description for s in SAMPLES)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sample", SAMPLES, ids=[s.student for s in SAMPLES])
 def test_sample_is_graded_as_expected(graded, sample):
-    root, rows = graded
+    if sample not in RUNNABLE:
+        pytest.skip(f"needs the full sandbox ({', '.join(k for k, ok in probe().items() if not ok)} unavailable here)")
+    root, rows, _ = graded
     row = rows[sample.student]
     expect = sample.expect
     assert row["status"] == expect["status"], row
     auto, auto_max = float(row["auto_score"]), float(row["auto_max_score"])
-    assert auto_max > 0
-    if expect.get("auto_score") == "full":
+    assert auto_max == 16 and float(row["max_score"]) == 20, row
+    wanted = expect.get("auto_score")
+    if wanted == "full":
         assert auto == auto_max, row
-    elif expect.get("auto_score") == "zero":
-        assert auto == 0, row
+    elif wanted == "zero":
+        assert auto == 0 and float(row["score"]) == 0, row
+    elif wanted is not None:
+        assert auto == float(wanted), row
+    cells = grade_cells(root, ASSIGNMENT)
     if "failing" in expect:
-        autograded = [c.grade_id for c in grade_cells(root, ASSIGNMENT) if c.autograded]
-        full = {c.grade_id: c.max_score for c in grade_cells(root, ASSIGNMENT)}
+        autograded = [c.grade_id for c in cells if c.autograded]
+        full = {c.grade_id: c.max_score for c in cells}
         assert set(expect["failing"]) <= set(autograded)
         for grade_id in autograded:
-            wanted = 0.0 if grade_id in expect["failing"] else full[grade_id]
-            assert float(row[grade_id]) == wanted, f"{grade_id}: {row}"
+            wanted_cell = 0.0 if grade_id in expect["failing"] else full[grade_id]
+            assert float(row[grade_id]) == wanted_cell, f"{grade_id}: {row}"
+    for grade_id, score in expect.get("cells", {}).items():
+        assert float(row[grade_id]) == float(score), f"{grade_id}: {row}"
+    if expect["status"] in ("malformed", "missing"):
+        assert all(float(row[c.grade_id]) == 0 for c in cells), row
     if expect["status"] != "graded":
-        assert float(row["score"]) == 0
-        assert all(float(row[c.grade_id]) == 0 for c in grade_cells(root, ASSIGNMENT)), row
         assert row["message"], "a reason is given"
-    if expect["status"] in ("memory", "timeout"):
-        assert {"memory": "ran out of memory (limit: 6144 MB)", "timeout": "used up its 30 CPU seconds"}[
-            expect["status"]
-        ] in row["message"], row
+    if "message_contains" in expect:
+        assert expect["message_contains"] in row["message"], row
+    if "flags_contains" in expect:
+        assert expect["flags_contains"] in row["flags"], row
+    outputs = _outputs(root, sample.student)
+    for text in expect.get("output_contains", []):
+        assert text in outputs, f"{text!r} not printed"
+    for text in expect.get("output_excludes", []):
+        assert text not in outputs, f"{text!r} printed"
 
 
 @pytest.mark.slow
 def test_bad_submissions_do_not_stop_the_batch(graded):
-    _, rows = graded
-    assert set(rows) == {s.student for s in SAMPLES}
-    for status in ("malformed", "crashed", "memory", "timeout"):
+    _, rows, _ = graded
+    assert set(rows) == {s.student for s in RUNNABLE}
+    for status in ("malformed", "missing", "crashed", "memory", "timeout"):
         bad = [s for s, r in rows.items() if r["status"] == status]
         graded_after = [s for s, r in rows.items() if r["status"] == "graded" and s > min(bad)]
         assert bad and graded_after, f"a {status} sample sorts before graded ones, and they were graded"
 
 
 @pytest.mark.slow
+def test_gradebook_matches_the_report(graded):
+    """Two grading jobs wrote to the gradebook: it holds each graded student once, with the CSV's scores."""
+    from nbgrader.api import Gradebook
+
+    from autograder.nbgrader_env import gradebook_url
+
+    root, rows, _ = graded
+    with Gradebook(gradebook_url(root)) as gb:
+        submissions = {s.student.id: s for s in gb.find_assignment(ASSIGNMENT).submissions}
+        reached = {student for student, row in rows.items() if row["status"] not in ("malformed", "missing")}
+        assert reached - {s for s, r in rows.items() if "grading process died" in r["message"]} <= set(submissions)
+        for student, submission in submissions.items():
+            assert float(rows[student]["score"]) == pytest.approx(submission.score), student
+
+
+@pytest.mark.slow
+def test_no_kernel_process_is_left_behind(graded):
+    psutil = pytest.importorskip("psutil")
+    left = [p.info for p in psutil.process_iter(["pid", "uids", "name"]) if p.info["uids"] and p.info["uids"].real >= BASE_UID]
+    assert not left, f"processes of the sandbox users survived the batch: {left[:5]}"
+
+
+@pytest.mark.slow
 def test_manual_answer_is_left_to_the_grader(graded):
-    root, rows = graded
+    root, rows, _ = graded
     manual = [c for c in grade_cells(root, ASSIGNMENT) if not c.autograded]
-    solution = next(s.student for s in SAMPLES if s.expect.get("auto_score") == "full")
-    assert int(rows[solution]["needs_manual_grade"]) == len(manual)
-    assert float(rows[solution]["max_score"]) == float(rows[solution]["auto_max_score"]) + sum(
+    assert int(rows["solution"]["needs_manual_grade"]) == len(manual)
+    assert float(rows["solution"]["max_score"]) == float(rows["solution"]["auto_max_score"]) + sum(
         c.max_score for c in manual
     )
 
 
 @pytest.mark.slow
 def test_feedback_holds_no_hidden_test(graded):
-    root, rows = graded
+    root, rows, _ = graded
     hidden = [_squash(line) for line in _hidden_lines(root)]
     assert hidden
     for student, row in rows.items():
-        if row["status"] != "graded":
+        autograded_dir = root / "autograded" / student / ASSIGNMENT
+        if not autograded_dir.exists():
+            assert row["status"] in ("malformed", "missing", "crashed", "timeout"), row
             assert not (root / "feedback" / student / ASSIGNMENT).exists()
             continue
-        autograded = [nbformat.read(str(p), as_version=4) for p in (root / "autograded" / student / ASSIGNMENT).glob("*.ipynb")]
-        ran = _squash("\n".join(cell.source for nb in autograded for cell in nb.cells))
-        assert all(line in ran for line in hidden), "the hidden tests ran while autograding"
         pages = sorted((root / "feedback" / student / ASSIGNMENT).glob("*.html"))
         assert pages, f"no feedback for {student}"
         for page in pages:
             text = _text(page)
             assert "HIDDEN TESTS" not in text
-            assert "hidden tests ran here" in text
+            if student not in ("fake-output", "fake-guard"):  # their own cells print receipt-like lines
+                assert "[course grader]" not in text, "receipts stay out of feedback"
             leaked = [line for line in hidden if line in text]
             assert not leaked, f"{page.name} of {student} shows hidden test lines: {leaked[:3]}"
 
 
 @pytest.mark.slow
-def test_a_submission_over_its_time_limit_is_stopped(graded):
-    root, _ = graded
-    solution = next(s.student for s in SAMPLES if s.expect.get("auto_score") == "full")
-    slow = root / "submitted" / "zz-slow" / ASSIGNMENT
-    shutil.copytree(root / "submitted" / solution / ASSIGNMENT, slow)
-    result = grade_one(root, ASSIGNMENT, Submission("zz-slow", slow), grade_cells(root, ASSIGNMENT), timeout_s=2)
-    assert result.status == TIMEOUT and result.score == 0
-    assert "longer than 2 s" in result.message
+def test_report_and_plot(graded):
+    root, rows, stdout = graded
+    plot = root / "reports" / f"scores-{ASSIGNMENT}.png"
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"reports/scores-{ASSIGNMENT}.png" in stdout
+    assert list(rows) == sorted(rows), "one row per student, sorted"
+
+
+@pytest.mark.slow
+def test_attacks_score_without_the_guard(course_copy):
+    """Without the guard, the attack samples score what their ``undefended_auto_score`` says:
+    the samples are real attacks, and the guard is what stops them."""
+    from autograder.samples import build_submissions
+
+    attacks = [s for s in SAMPLES if "undefended_auto_score" in s.expect]
+    assert len(attacks) >= 5
+    root = course_copy(("source", "release"), name="undefended")
+    build_submissions(root, ASSIGNMENT, attacks)
+    limits = Limits(memory_mb=6144, cpu_s=60, processes=256, cell_s=60, notebook_s=300)
+    results = {r.student: r for r in grade_batch(root, ASSIGNMENT, limits=limits, jobs=2, guard=False, warn=lambda _: None)}
+    for sample in attacks:
+        assert results[sample.student].auto_score == sample.expect["undefended_auto_score"], results[sample.student]
+
+
+@pytest.mark.slow
+def test_a_notebook_over_its_time_limit_is_stopped(course_copy):
+    from autograder.samples import build_submissions
+
+    root = course_copy(("source", "release"), name="slow")
+    build_submissions(root, ASSIGNMENT, [s for s in SAMPLES if s.student == "solution"])
+    limits = Limits(memory_mb=6144, cpu_s=60, cell_s=60, notebook_s=6)
+    (result,) = grade_batch(root, ASSIGNMENT, limits=limits, warn=lambda _: None)
+    assert result.status == TIMEOUT and result.auto_score < 16, result
+    assert "the notebook ran longer than its 6 s limit" in result.message
 
 
 # ----------------------------------------------------------------------------------------------

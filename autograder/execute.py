@@ -1,0 +1,292 @@
+"""nbgrader's ``Execute`` step, made to keep its word when a notebook misbehaves.
+
+:class:`GuardedExecute` replaces ``nbgrader.preprocessors.Execute`` in the
+grading worker's ``Autograde`` run (``c.Autograde.autograde_preprocessors``).
+It runs the cells in order like its parent, and in addition:
+
+* **stops cleanly at a limit.** When the kernel dies (memory, CPU seconds,
+  ``os._exit``...), a cell runs past the per-cell limit, the notebook runs past
+  its own time limit, a cell runs out of memory (``MemoryError``) or of
+  processes, it stops there. That cell and every code cell after it get an
+  error output that says, in plain words, why they did not run, so every test
+  not yet run scores 0 and those that ran keep their scores (nbgrader scores a
+  test cell by whether it has an error output). The reason is written to
+  ``outcome_path`` as JSON for the batch: ``{"stop": "memory"|"timeout"|
+  "crashed"|null, "message": ...}``.
+* **runs test cells through the guard.** With ``guard`` on, the kernel first
+  imports :mod:`autograder.guard` and records the genuine helpers; each test
+  cell is then sent as a call to ``guard.run_test`` with its source and a fresh
+  nonce, and it counts as passed only if the nonce came back (see guard's
+  docstring). The cell keeps its own source in the graded notebook.
+* **ends the kernel's leftovers**: every process of the sandbox's user is
+  killed when the notebook is done (``sandbox_uid``).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+
+from nbclient.exceptions import DeadKernelError
+from nbclient.client import NotebookClient
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Integer, Unicode
+
+from .guard import RECEIPT, receipt
+from .sandbox import kill_user
+
+# what running out of memory looks like in an error or in the kernel's stderr: numpy/Python raise
+# MemoryError; TensorFlow's library cannot be mapped, or it aborts when it cannot create a thread
+OUT_OF_MEMORY = ("MemoryError", "failed to map segment", "Cannot allocate memory", "bad_alloc", "pthread_create",
+                 "ResourceExhaustedError", "OOM when allocating")  # fmt: skip
+OUT_OF_PROCESSES = ("Resource temporarily unavailable", "can't start new thread", "BlockingIOError")
+STOP_MEMORY, STOP_TIMEOUT, STOP_CRASHED = "memory", "timeout", "crashed"
+
+
+def is_test_cell(cell: NotebookNode) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def trusted_imports(nb: NotebookNode) -> dict[str, list]:
+    """Names the assignment's locked, non-test code cells bind by importing: ``{alias: [module, attribute]}``."""
+    trusted: dict[str, list] = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("locked") or meta.get("solution") or meta.get("grade"):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        trusted[alias.asname] = [alias.name, None]
+                    else:
+                        top = alias.name.split(".")[0]
+                        trusted[top] = [top, None]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    if alias.name != "*":
+                        trusted[alias.asname or alias.name] = [node.module, alias.name]
+    return trusted
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class GuardedExecute(Execute):
+    """nbgrader's Execute with clean stops at limits, guarded test cells and leftover cleanup."""
+
+    guard = Bool(True, help="run test cells through autograder.guard and require their receipts").tag(config=True)
+    notebook_timeout = Integer(0, help="wall-clock seconds for the whole notebook (0: no limit)").tag(config=True)
+    memory_mb = Integer(0, help="the kernel's memory limit, for messages (0: none)").tag(config=True)
+    sandbox_uid = Integer(-1, help="uid the kernel runs as; its processes are killed at the end (-1: none)").tag(
+        config=True
+    )
+    outcome_path = Unicode("", help="where to write the run's outcome (JSON)").tag(config=True)
+    kernel_log = Unicode("", help="the file receiving the kernel's stderr (to tell why it died)").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        from .sandbox import SandboxedKernelManager  # a plain kernel manager unless the worker set a spec
+
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
+    # ------------------------------------------------------------------------------------------
+    def preprocess(self, nb, resources=None, km=None):
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self._stop: tuple[str, str] | None = None
+        self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
+        self._deadline_hit = False
+        trusted = trusted_imports(nb)
+        self._prepare_workdir(resources)
+        try:
+            with self.setup_kernel():
+                assert self.kc
+                info_msg = self.wait_for_reply(self.kc.kernel_info())
+                assert info_msg
+                self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
+                if self.guard:
+                    self._install_guard()
+                for index, cell in enumerate(self.nb.cells):
+                    if self._stop is not None:
+                        self._mark_not_run(cell)
+                    else:
+                        self._run_cell(cell, resources, index, trusted)
+        except DeadKernelError:  # died while starting or while setting up the guard
+            self._stop = self._stop or (STOP_CRASHED, self._death_message())
+            for cell in self.nb.cells:
+                if cell.cell_type == "code" and not cell.get("outputs"):
+                    self._mark_not_run(cell)
+        finally:
+            kill_user(self.sandbox_uid if self.sandbox_uid >= 0 else None)
+            self._reclaim_workdir(resources)
+            self._write_outcome()
+        self.set_widgets_metadata()
+        return self.nb, self.resources
+
+    # ------------------------------------------------------------------------------------------
+    def _prepare_workdir(self, resources) -> None:
+        """The kernel runs as the sandbox's user: give it the notebook's working folder."""
+        from .sandbox import chown_tree
+
+        path = (resources or {}).get("metadata", {}).get("path")
+        if path and self.sandbox_uid >= 0:
+            chown_tree(Path(path), self.sandbox_uid)
+
+    def _reclaim_workdir(self, resources) -> None:
+        """After the kernel: nbgrader (which runs as the grader) writes into the notebook's folder next.
+        Links and special files the student's code left there could redirect those writes, so they go,
+        and the folder goes back to the grader's user."""
+        path = (resources or {}).get("metadata", {}).get("path")
+        if not path or self.sandbox_uid < 0:
+            return
+        for folder, dirs, files in os.walk(path):
+            for name in dirs + files:
+                entry = os.path.join(folder, name)
+                if os.path.islink(entry) or not (os.path.isdir(entry) or os.path.isfile(entry)):
+                    os.unlink(entry)
+                else:
+                    os.chown(entry, os.getuid(), os.getgid())
+        os.chown(path, os.getuid(), os.getgid())
+
+    def _install_guard(self) -> None:
+        self._secret = secrets.token_hex(32)
+        code = f"import autograder.guard as __course_guard\n__course_guard.install({self._secret!r})\ndel __course_guard"
+        reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False), None)
+        content = (reply or {}).get("content", {})
+        if content.get("status") != "ok":
+            raise RuntimeError(f"the grader's guard could not start in the kernel: {content.get('evalue', 'no reply')}")
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        if self._deadline is None:
+            return timeout
+        left = max(1, int(self._deadline - time.monotonic()))
+        if timeout is None or left < timeout:
+            self._deadline_hit = True
+            return left
+        self._deadline_hit = False
+        return timeout
+
+    def _run_cell(self, cell, resources, index, trusted) -> None:
+        guarded = self.guard and is_test_cell(cell)
+        original, nonce = cell.source, secrets.token_hex(16)
+        if guarded:
+            name = cell.metadata["nbgrader"].get("grade_id", f"cell {index}")
+            cell.source = (
+                "import autograder.guard as __course_guard\n"
+                f"__course_guard.run_test({original!r}, {nonce!r}, {trusted!r}, {name!r})"
+            )
+        try:
+            if guarded:  # kept out of the kernel's history (In, _ih): the call quotes the hidden tests
+                self._check_assign_resources(resources)
+                self.execute_cell(cell, index, store_history=False)
+            else:
+                self.preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._stop = self._stop or self._death_reason()
+            cell.setdefault("outputs", []).append(error_output("KernelDied", self._stop[1]))
+        finally:
+            cell.source = original
+        if self._stop is None:
+            self._stop = self._limit_hit(cell)
+        if guarded and self._stop is None:
+            self._check_receipt(cell, nonce)
+
+    def _check_receipt(self, cell, nonce: str) -> None:
+        """Keep the receipt out of the notebook; without it, the test failed."""
+        found = False
+        for output in list(cell.outputs):
+            if output.get("output_type") == "stream" and RECEIPT in output.get("text", ""):
+                lines = output.text.split("\n")
+                found = found or receipt(self._secret, nonce) in lines
+                output.text = "\n".join(line for line in lines if RECEIPT not in line).strip("\n")
+                if output.text:
+                    output.text += "\n"
+                else:
+                    cell.outputs.remove(output)
+        has_error = any(o.get("output_type") == "error" for o in cell.outputs)
+        if not found and not has_error:
+            cell.outputs.append(
+                error_output(
+                    "TestDidNotFinish",
+                    "the grader saw no sign that this test ran to its end, so it scores 0. Something in an earlier "
+                    "cell interfered with the test (see the course's grading rules).",
+                )
+            )
+
+    def _limit_hit(self, cell) -> tuple[str, str] | None:
+        """Did this cell stop at a limit? (timeout, memory, processes)"""
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            text = f"{output.get('ename', '')}: {output.get('evalue', '')}"
+            if output.get("ename") == "CellTimeoutError":
+                if self._deadline_hit:
+                    return STOP_TIMEOUT, f"the notebook ran longer than its {self.notebook_timeout} s limit"
+                return STOP_TIMEOUT, f"this cell ran longer than the {self.timeout} s limit per cell"
+            if any(sign in text for sign in OUT_OF_MEMORY):
+                return STOP_MEMORY, self._memory_message()
+            if any(sign in text for sign in OUT_OF_PROCESSES):
+                return STOP_CRASHED, "the notebook started more processes or threads than the grader allows"
+        return None
+
+    def _memory_message(self) -> str:
+        limit = f" (limit: {self.memory_mb} MB)" if self.memory_mb else ""
+        return f"the notebook ran out of memory{limit}"
+
+    def _kernel_returncode(self) -> int | None:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if process is None:
+            return None
+        for _ in range(20):
+            code = process.poll()
+            if code is not None:
+                return code
+            time.sleep(0.1)
+        return None
+
+    def _death_reason(self) -> tuple[str, str]:
+        code = self._kernel_returncode()
+        log = ""
+        if self.kernel_log:
+            try:
+                log = Path(self.kernel_log).read_text(encoding="utf-8", errors="replace")[-20000:]
+            except OSError:
+                log = ""
+        if code is not None and code in (-24, 152):  # SIGXCPU
+            return STOP_TIMEOUT, "the kernel used up its CPU seconds and was stopped"
+        if self.memory_mb and any(sign in log for sign in OUT_OF_MEMORY):
+            return STOP_MEMORY, self._memory_message() + " and the kernel died"
+        return STOP_CRASHED, self._death_message(code)
+
+    def _death_message(self, code: int | None = None) -> str:
+        if code is None:
+            return "the kernel died"
+        if code < 0:
+            return f"the kernel died (signal {-code})"
+        return f"the kernel exited (exit status {code}): code in the notebook ended it, e.g. os._exit() or exit()"
+
+    def _mark_not_run(self, cell) -> None:
+        if cell.cell_type != "code":
+            return
+        reason = self._stop[1] if self._stop else "an earlier cell stopped the notebook"
+        cell.outputs = [error_output("NotRun", f"this cell did not run: {reason}. Tests that did not run score 0.")]
+
+    def _write_outcome(self) -> None:
+        if not self.outcome_path:
+            return
+        stop, message = self._stop or (None, "")
+        Path(self.outcome_path).write_text(json.dumps({"stop": stop, "message": message}), encoding="utf-8")

@@ -1,0 +1,112 @@
+"""Grading is resumable and idempotent: `kill -9` of the grader mid-batch, then run it again.
+
+Uses the quick samples (no training), graded with ``--jobs 2``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from autograder.samples import load_samples
+
+from conftest import subprocess_env
+
+ASSIGNMENT = "lenet5"
+QUICK = ("untouched", "broken-json", "fake-output", "sys-exit", "no-notebook", "misnamed", "edit-metadata",
+         "future-metadata", "empty-file")  # fmt: skip
+SAMPLES = [s for s in load_samples(ASSIGNMENT) if s.student in QUICK]
+ARGS = ("--memory-mb", "6144", "--cpu-seconds", "60", "--jobs", "2")
+
+
+def _grade(root) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "course.cli", "grade", ASSIGNMENT, "--root", str(root), *ARGS],
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _finished(root) -> dict[str, str]:
+    states = {}
+    for path in (root / ".grading" / ASSIGNMENT / "state").glob("*.json"):
+        try:
+            states[path.stem] = json.loads(path.read_text(encoding="utf-8"))["result"]["status"]
+        except (OSError, ValueError):
+            pass
+    return states
+
+
+def _csv(root) -> list[dict]:
+    with open(root / "reports" / f"grades-{ASSIGNMENT}.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _submissions(root) -> Counter:
+    from nbgrader.api import Gradebook
+
+    from autograder.nbgrader_env import gradebook_url
+
+    with Gradebook(gradebook_url(root)) as gb:
+        return Counter(s.student.id for s in gb.find_assignment(ASSIGNMENT).submissions)
+
+
+@pytest.mark.slow
+def test_a_killed_batch_finishes_on_the_next_run(course_copy):
+    from autograder.samples import build_submissions
+
+    assert len(SAMPLES) == len(QUICK)
+    root = course_copy(("source", "release"), name="resume")
+    build_submissions(root, ASSIGNMENT, SAMPLES)
+
+    first = _grade(root)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and first.poll() is None:
+        if "graded" in _finished(root).values():  # at least one notebook went through nbgrader
+            break
+        time.sleep(0.2)
+    assert first.poll() is None, "the batch ended before it could be interrupted:\n" + first.stdout.read()
+    os.killpg(first.pid, signal.SIGKILL)  # the grader, its workers and kernels (they die with it)
+    first.wait()
+    done_before = _finished(root)
+    assert 0 < len(done_before) < len(QUICK), done_before
+
+    second = subprocess.run(
+        [sys.executable, "-m", "course.cli", "grade", ASSIGNMENT, "--root", str(root), *ARGS],
+        env=subprocess_env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stdout + second.stderr
+    output = second.stdout + second.stderr
+    kept = {line.split(":")[0].strip() for line in output.splitlines() if "unchanged since the last run, kept" in line}
+    assert kept == set(done_before), (kept, done_before)
+
+    rows = _csv(root)
+    assert sorted(r["student"] for r in rows) == sorted(QUICK), "every student exactly once"
+    for sample in SAMPLES:
+        row = next(r for r in rows if r["student"] == sample.student)
+        assert row["status"] == sample.expect["status"], row
+    graded = {r["student"] for r in rows if r["status"] not in ("malformed", "missing")}
+    submissions = _submissions(root)
+    assert set(submissions) == graded and set(submissions.values()) == {1}, submissions
+
+    # once more: nothing left to do, nothing changes
+    report = (root / "reports" / f"grades-{ASSIGNMENT}.csv").read_bytes()
+    third = subprocess.run(
+        [sys.executable, "-m", "course.cli", "grade", ASSIGNMENT, "--root", str(root), *ARGS],
+        env=subprocess_env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert (third.stdout + third.stderr).count("unchanged since the last run, kept") == len(QUICK)
+    assert (root / "reports" / f"grades-{ASSIGNMENT}.csv").read_bytes() == report
+    assert _submissions(root) == submissions
