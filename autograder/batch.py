@@ -55,7 +55,7 @@ from typing import Callable, Iterable
 import nbformat
 
 from .nbgrader_env import PipelineError, check_assignment, gradebook_url, source_notebooks
-from .statuses import CRASHED, GRADED, MALFORMED, MEMORY, MISSING, STATUSES, TIMEOUT  # noqa: F401 (re-exported)
+from .statuses import CRASHED, GRADED, MALFORMED, MEMORY, MISSING, REPORT_COLUMNS, STATUSES, TIMEOUT  # noqa: F401
 
 HARNESS_VERSION = 2  # part of every fingerprint: a new harness regrades everything
 DEFAULT_TIMEOUT_S = 1800  # wall-clock seconds per notebook
@@ -65,18 +65,7 @@ DEFAULT_CPU_S = 1800  # CPU seconds (RLIMIT_CPU) of the kernel, all its threads 
 DEFAULT_PROCESSES = 1024  # processes + threads of the kernel's user (RLIMIT_NPROC; needs the separate user)
 DEFAULT_FILE_MB = 1024  # largest file the kernel may write (RLIMIT_FSIZE)
 STARTUP_ALLOWANCE_S = 300  # on top of the notebook's limit: nbgrader, kernel start and feedback
-FIXED_COLUMNS = (
-    "student",
-    "status",
-    "score",
-    "max_score",
-    "auto_score",
-    "auto_max_score",
-    "needs_manual_grade",
-    "seconds",
-    "message",
-    "flags",
-)
+FIXED_COLUMNS = REPORT_COLUMNS
 
 
 @dataclass

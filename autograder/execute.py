@@ -46,6 +46,9 @@ OUT_OF_MEMORY = ("MemoryError", "failed to map segment", "Cannot allocate memory
                  "ResourceExhaustedError", "OOM when allocating")  # fmt: skip
 OUT_OF_PROCESSES = ("Resource temporarily unavailable", "can't start new thread", "BlockingIOError")
 STOP_MEMORY, STOP_TIMEOUT, STOP_CRASHED = "memory", "timeout", "crashed"
+# the error outputs the grader itself writes (plain words, no test source): feedback keeps them as they are
+NOT_RUN, KERNEL_DIED, TEST_DID_NOT_FINISH = "NotRun", "KernelDied", "TestDidNotFinish"
+GRADER_ERRORS = (NOT_RUN, KERNEL_DIED, TEST_DID_NOT_FINISH)
 
 
 def is_test_cell(cell: NotebookNode) -> bool:
@@ -197,7 +200,7 @@ class GuardedExecute(Execute):
                 self.preprocess_cell(cell, resources, index)
         except DeadKernelError:
             self._stop = self._stop or self._death_reason()
-            cell.setdefault("outputs", []).append(error_output("KernelDied", self._stop[1]))
+            cell.setdefault("outputs", []).append(error_output(KERNEL_DIED, self._stop[1]))
         finally:
             cell.source = original
         if self._stop is None:
@@ -221,7 +224,7 @@ class GuardedExecute(Execute):
         if not found and not has_error:
             cell.outputs.append(
                 error_output(
-                    "TestDidNotFinish",
+                    TEST_DID_NOT_FINISH,
                     "the grader saw no sign that this test ran to its end, so it scores 0. Something in an earlier "
                     "cell interfered with the test (see the course's grading rules).",
                 )
@@ -283,7 +286,7 @@ class GuardedExecute(Execute):
         if cell.cell_type != "code":
             return
         reason = self._stop[1] if self._stop else "an earlier cell stopped the notebook"
-        cell.outputs = [error_output("NotRun", f"this cell did not run: {reason}. Tests that did not run score 0.")]
+        cell.outputs = [error_output(NOT_RUN, f"this cell did not run: {reason}. Tests that did not run score 0.")]
 
     def _write_outcome(self) -> None:
         if not self.outcome_path:

@@ -113,6 +113,8 @@ class HideHiddenTests(NbGraderPreprocessor):
 
     def _plain_error(self, output: NotebookNode, lines: list[str], hidden: set[int]) -> None:
         ename = output.get("ename", "Error")
+        if _from_grader(output):  # why the test did not run or did not count: keep the plain words
+            return
         numbers = failing_lines(output.get("traceback", []))
         if not numbers or any(n in hidden or not 1 <= n <= len(lines) for n in numbers):
             message = self.hidden_failure_message.format(ename=ename)
@@ -122,6 +124,14 @@ class HideHiddenTests(NbGraderPreprocessor):
             message = f"{ename}: {evalue}" if evalue else ename
             message += f"\n(raised by the visible line: {lines[numbers[0] - 1].strip()})"
         output.traceback = [message]
+
+
+def _from_grader(output: NotebookNode) -> bool:
+    """An error output the grading step wrote itself (autograder.execute), not one the test raised."""
+    from .execute import GRADER_ERRORS
+
+    ename, evalue = output.get("ename", ""), output.get("evalue", "")
+    return ename in GRADER_ERRORS and list(output.get("traceback", [])) == [f"{ename}: {evalue}"]
 
 
 def _squash(text: str) -> str:

@@ -19,21 +19,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .statuses import GRADED, STATUSES
+from .statuses import GRADED, REPORT_COLUMNS, STATUSES
 
-# the fixed columns of the grades CSV (autograder.batch.FIXED_COLUMNS), plus known non-score columns
-FIXED_COLUMNS = (
-    "student",
-    "status",
-    "score",
-    "max_score",
-    "auto_score",
-    "auto_max_score",
-    "needs_manual_grade",
-    "seconds",
-    "message",
-)
-IGNORED_COLUMNS = ("flags",)
+FIXED_COLUMNS = REPORT_COLUMNS  # the CSV's fixed columns; the columns after them are graded cells
+IGNORED_COLUMNS = ()  # other known columns that hold no score
 STATUS_COLORS = {
     "graded": "#4c9a2a",
     "timeout": "#e69f00",

@@ -44,6 +44,9 @@ from the assignment:
     submission, e.g. ``"LeNet5 (1).ipynb"``; assignments of one notebook only).
 ``no_files``
     ``true``: the student's folder exists but holds no notebook.
+``symlink_to``
+    each notebook is a symbolic link to this path, relative to the course root
+    (e.g. the source notebook, solutions and hidden tests included).
 ``requires``
     what grading the sample needs beyond the default setup (e.g. ``"sandbox"``);
     only stored: the tests skip the sample where it is not available.
@@ -104,6 +107,7 @@ class Sample:
     huge_output_mb: float = 0
     filename: str = ""
     no_files: bool = False
+    symlink_to: str = ""
     requires: str | list[str] = ""
     text: str = ""
     expect: dict = field(default_factory=dict)
@@ -242,6 +246,9 @@ def build_submissions(root: Path, assignment: str, samples: list[Sample] | None 
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         for name in [] if sample.no_files else notebooks:
+            if sample.symlink_to:
+                (folder / (sample.filename or name)).symlink_to((root / sample.symlink_to).resolve())
+                continue
             text = build_notebook(sample, release_dir / name, source_dir / name)
             (folder / (sample.filename or name)).write_text(text, encoding="utf-8")
         folders.append(folder)

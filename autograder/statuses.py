@@ -14,3 +14,7 @@ happened score 0; ``malformed`` and ``missing`` score 0 throughout.
 
 GRADED, TIMEOUT, MEMORY, CRASHED, MALFORMED, MISSING = "graded", "timeout", "memory", "crashed", "malformed", "missing"
 STATUSES = (GRADED, TIMEOUT, MEMORY, CRASHED, MALFORMED, MISSING)
+
+# the first columns of reports/grades-ASSIGNMENT.csv; one column per graded cell follows
+REPORT_COLUMNS = ("student", "status", "score", "max_score", "auto_score", "auto_max_score", "needs_manual_grade",
+                  "seconds", "message", "flags")  # fmt: skip

@@ -44,11 +44,10 @@ A last line checks that every submission got the status its sample spec
 expects; when one did not (a kernel that died, a limit too tight), the
 timings do not measure normal grading and should not be quoted.
 
-Run it on an otherwise quiet machine, and never beside another grading run
-(``course grade`` or the grading tests): the slot users (uid 61000 + slot,
-:mod:`autograder.sandbox`) are machine-wide, and a batch kills every process of
-those users when it starts and after each submission, so two batches at once
-kill each other's kernels (seen as ``memory`` or ``crashed``).
+Run it on an otherwise quiet machine: another grading run (or the grading
+tests) shares the CPUs and slows both down. Batches never share a sandbox
+user (:func:`autograder.sandbox.claim_uids` reserves them machine-wide), so
+they do not disturb each other's kernels.
 
 Wall times are noisy when other programs share the CPUs: they only ever add
 time, so on a busy machine the figures are pessimistic.

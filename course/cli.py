@@ -100,13 +100,26 @@ def cmd_grade(args: argparse.Namespace) -> int:
                               warn=lambda w: print(w, file=sys.stderr))  # fmt: skip
     finally:
         bar.close()
-    from autograder.report import plot_scores
-
-    plot = plot_scores(report_path, root / "reports" / f"scores-{args.assignment}.png", f"{args.assignment}: scores")
+    plot = _score_plot(root, args.assignment, report_path)
     counts = ", ".join(f"{sum(r.status == s for r in results)} {s}" for s in STATUSES if any(r.status == s for r in results))
-    print(f"wrote {_rel(root, report_path)} ({counts}) and {_rel(root, plot)}; feedback in feedback/*/{args.assignment}/, "
+    print(f"wrote {_rel(root, report_path)} ({counts}){plot}; feedback in feedback/*/{args.assignment}/, "
           f"logs in reports/logs/{args.assignment}/")  # fmt: skip
     return 0
+
+
+def _score_plot(root: Path, assignment: str, report: Path) -> str:
+    """Draw reports/scores-ASSIGNMENT.png; the grades are written already, so a failure here only warns."""
+    from autograder.batch import grade_cells
+    from autograder.report import plot_scores
+
+    try:
+        max_points = {c.grade_id: c.max_score for c in grade_cells(root, assignment)}
+        out = plot_scores(report, root / "reports" / f"scores-{assignment}.png", f"{assignment}: scores",
+                          max_points=max_points)  # fmt: skip
+    except Exception as err:  # noqa: BLE001 (a plot must never cost the instructor the grades)
+        print(f"warning: the score plot could not be drawn ({type(err).__name__}: {err})", file=sys.stderr)
+        return ""
+    return f" and {_rel(root, out)}"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -181,6 +194,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     _try("Keras backend", backend)
     _try("Device", lambda: __import__("course.train", fromlist=["describe_device"]).describe_device())
     _try("Course root", lambda: _root(args))
+    _try("Grading", lambda: __import__("autograder.sandbox", fromlist=["describe"]).describe())
     print(f"COURSE_DATA_DIR: {os.environ.get('COURSE_DATA_DIR', 'unset')}")
     print("Datasets (each loader prints where its data came from):")
 

@@ -117,3 +117,20 @@ def test_the_feedback_step_runs_scrub_before_hide():
     text = (Path(__file__).resolve().parent.parent / "nbgrader_config.py").read_text(encoding="utf-8")
     line = next(line for line in text.splitlines() if line.startswith("c.GenerateFeedback.preprocessors"))
     assert line.index("ScrubHiddenText") < line.index("HideHiddenTests")
+
+
+def test_the_graders_own_messages_are_kept_in_hidden_test_cells():
+    """Why a test did not run (a limit, a dead kernel) is said in plain words, never as a hidden-test failure."""
+    from autograder.execute import NOT_RUN, error_output
+
+    cell = nbformat.v4.new_code_cell("check(1)\n### BEGIN HIDDEN TESTS\ncheck(2)\n### END HIDDEN TESTS")
+    message = "this cell did not run: the notebook ran out of memory (limit: 4096 MB). Tests that did not run score 0."
+    cell.outputs = [error_output(NOT_RUN, message)]
+    cell, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
+    assert cell.outputs[0].traceback == [f"{NOT_RUN}: {message}"]
+    assert "check(2)" not in cell.source
+    source = "check(1)\n### BEGIN HIDDEN TESTS\ncheck(2)\n### END HIDDEN TESTS"
+    forged = nbformat.v4.new_code_cell(source)  # the same name with a traceback of its own is not trusted
+    forged.outputs = [new_output("error", ename=NOT_RUN, evalue="x", traceback=["Cell In[3], line 3", "check(2)"])]
+    forged, _ = HideHiddenTests().preprocess_cell(forged, {}, 0)
+    assert "check(2)" not in "".join(forged.outputs[0].traceback)

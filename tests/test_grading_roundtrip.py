@@ -220,6 +220,9 @@ def test_feedback_holds_no_hidden_test(graded):
                 assert "[course grader]" not in text, "receipts stay out of feedback"
             leaked = [line for line in hidden if line in text]
             assert not leaked, f"{page.name} of {student} shows hidden test lines: {leaked[:3]}"
+            if row["status"] == "memory":  # says why, in plain words, also in cells with hidden tests
+                assert "this cell did not run: the notebook ran out of memory" in text
+                assert "NotRun in a hidden test" not in text
 
 
 @pytest.mark.slow
