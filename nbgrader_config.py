@@ -18,9 +18,10 @@ c = get_config()  # noqa: F821 (injected by traitlets when nbgrader loads this f
 # from; a copy of the course (e.g. a test's temporary copy) grades in the copy.
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
-# Per-cell time limit while autograding. nbgrader's default (30 s) is far too
-# short for the assignment's training cell, even with the small grading budget
-# on a slow laptop; a cell that runs longer is interrupted and its tests fail.
+# Per-cell time limit while autograding with plain `nbgrader autograde`. nbgrader's
+# default (30 s) is far too short for the assignment's training cell, even with the
+# small grading budget on a slow laptop. `course grade` sets its own limits per cell
+# and per notebook (--cell-timeout, default also 300 s, and --timeout).
 c.Execute.timeout = 300
 
 # Feedback must not show hidden tests. nbgrader's feedback step copies the
