@@ -300,6 +300,12 @@ class Batch:
         from .release import ensure_registered
         from .sandbox import claim_uids, kill_user
 
+        missing = [name for name in self.expected if not (self.root / "release" / self.assignment / f"{name}.ipynb").is_file()]
+        if missing:  # submissions are rebuilt on the release: without it nothing can be graded
+            raise PipelineError(
+                f"release/{self.assignment}/ lacks {', '.join(n + '.ipynb' for n in missing)}: "
+                f"run `course release {self.assignment}` first"
+            )
         warning = ensure_registered(self.root, self.assignment, self.logs / "_register.log")
         if warning:
             warn(warning)
@@ -618,6 +624,7 @@ def grade_batch(
     jobs: int = 1,
     regrade: bool = False,
     guard: bool = True,
+    sandbox: bool = True,
     report: Path | None = None,
     on_start: Callable[[Submission], None] | None = None,
     on_done: Callable[[GradeResult], None] | None = None,
@@ -625,6 +632,9 @@ def grade_batch(
 ) -> list[GradeResult]:
     """Grade every submission of ``assignment`` (or only ``students``); see :class:`Batch`.
 
+    ``guard=False`` runs test cells as nbgrader does (for demonstrations: see the
+    tests); ``sandbox=False`` starts kernels without the launcher (no rlimits, no
+    namespaces, the grader's user), as on a machine where none is available.
     ``report``: the CSV to rewrite after every submission (every student with a
     record, not only those graded now). ``on_start``/``on_done`` are called
     around each submission (progress display, from the grading threads);
@@ -639,7 +649,7 @@ def grade_batch(
         submissions = [s for s in submissions if s.student in wanted]
     if not submissions:
         raise PipelineError(f"nothing to grade: no folder submitted/*/{assignment} under {root}")
-    batch = Batch(root, assignment, limits=limits, jobs=jobs, regrade=regrade, guard=guard)
+    batch = Batch(root, assignment, limits=limits, jobs=jobs, regrade=regrade, guard=guard, sandbox=sandbox)
     batch.prepare(warn)
     return batch.run(submissions, report=report, on_start=on_start, on_done=on_done)
 

@@ -92,11 +92,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
                     cell_s=int(args.cell_timeout), notebook_s=int(args.timeout))  # fmt: skip
     jobs = f"{args.jobs} at a time" if args.jobs > 1 else "one at a time"
     print(f"grading {args.assignment}: one process per submission, {jobs}; {limits.describe()}", flush=True)
-    print(describe(), flush=True)
+    print(describe() if not args.no_sandbox else "sandbox: off (--no-sandbox): kernels run as the grader, without limits",
+          flush=True)  # fmt: skip
     report_path = root / "reports" / f"grades-{args.assignment}.csv"
     try:
         results = grade_batch(root, args.assignment, limits=limits, students=args.student, jobs=args.jobs,
-                              regrade=args.regrade, report=report_path, on_start=on_start, on_done=on_done,
+                              regrade=args.regrade, sandbox=not args.no_sandbox, report=report_path,
+                              on_start=on_start, on_done=on_done,
                               warn=lambda w: print(w, file=sys.stderr))  # fmt: skip
     finally:
         bar.close()
@@ -289,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"address-space limit (RLIMIT_AS) of the notebook's kernel; 0: none (default: {DEFAULT_MEMORY_MB})")  # fmt: skip
     p.add_argument("--cpu-seconds", type=int, default=DEFAULT_CPU_S, metavar="S",
                    help=f"CPU-time limit (RLIMIT_CPU) of the notebook's kernel; 0: none (default: {DEFAULT_CPU_S})")  # fmt: skip
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="start kernels without the sandbox (to debug a submission: no limits, network or private files)")  # fmt: skip
     p.add_argument("--processes", type=int, default=DEFAULT_PROCESSES, metavar="N",
                    help=f"processes and threads the kernel's user may run (RLIMIT_NPROC; needs root); 0: none "
                    f"(default: {DEFAULT_PROCESSES})")  # fmt: skip

@@ -303,3 +303,31 @@ def test_cells_without_hidden_tests_are_untouched():
     cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="", traceback=["tb"])]
     cell, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
     assert cell.source == "assert 1 == 2" and cell.outputs[0].traceback == ["tb"]
+
+
+@pytest.mark.slow
+def test_grading_without_the_sandbox_gives_the_same_scores(course_copy):
+    """Where no sandbox is available (not root, not Linux), grading still works and the guard still holds."""
+    from autograder.samples import build_submissions
+
+    chosen = [s for s in SAMPLES if s.student in ("untouched", "patch-grading", "fake-output")]
+    root = course_copy(("source", "release"), name="nosandbox")
+    build_submissions(root, ASSIGNMENT, chosen)
+    limits = Limits(memory_mb=None, cpu_s=None, processes=None, cell_s=60, notebook_s=300)
+    results = grade_batch(root, ASSIGNMENT, limits=limits, jobs=2, sandbox=False, warn=lambda _: None)
+    for result in results:
+        assert (result.status, result.auto_score) == ("graded", 0.0), result
+
+
+def test_grading_needs_the_release(course_copy, course_cli):
+    from autograder.samples import build_submissions
+
+    root = course_copy(("source", "release"), name="norelease")
+    build_submissions(root, ASSIGNMENT, [s for s in SAMPLES if s.student == "untouched"])
+    import shutil
+
+    shutil.rmtree(root / "release")
+    proc = course_cli("grade", ASSIGNMENT, "--root", str(root))
+    assert proc.returncode != 0
+    assert "release/lenet5/ lacks lenet5.ipynb: run `course release lenet5` first" in proc.stderr
+    assert "Traceback" not in proc.stderr
