@@ -64,6 +64,7 @@ DEFAULT_MEMORY_MB = 8192  # address space (RLIMIT_AS) of the kernel; TensorFlow 
 DEFAULT_CPU_S = 1800  # CPU seconds (RLIMIT_CPU) of the kernel, all its threads together
 DEFAULT_PROCESSES = 1024  # processes + threads of the kernel's user (RLIMIT_NPROC; needs the separate user)
 DEFAULT_FILE_MB = 1024  # largest file the kernel may write (RLIMIT_FSIZE)
+MAX_EXTRA_FILE_MB = 50  # files handed in beside the notebook that are larger are not copied
 STARTUP_ALLOWANCE_S = 300  # on top of the notebook's limit: nbgrader, kernel start and feedback
 FIXED_COLUMNS = REPORT_COLUMNS
 
@@ -155,6 +156,8 @@ def inspect(submission: Submission, expected: list[str]) -> tuple[str | None, st
     more rights than the student) would read whatever it points at."""
     from .intake import inspect as intake
 
+    if submission.folder.is_symlink():
+        return MALFORMED, f"submitted/{submission.student}/{submission.folder.name} is a symbolic link, not a folder"
     for name in expected:
         path = submission.folder / f"{name}.ipynb"
         if path.is_symlink():
@@ -437,8 +440,12 @@ class Batch:
             findings += scan_notebook(submitted)
             nbformat.write(rebuilt, str(folder / f"{name}.ipynb"))
         for extra in submission.folder.iterdir():  # data files the student handed in with the notebook
-            if extra.suffix != ".ipynb" and extra.is_file() and not extra.is_symlink():
-                shutil.copy2(extra, folder / extra.name)
+            if extra.suffix == ".ipynb" or not extra.is_file() or extra.is_symlink():
+                continue
+            if extra.stat().st_size > MAX_EXTRA_FILE_MB * 2**20:
+                notes.append(f"ignored {extra.name} (over {MAX_EXTRA_FILE_MB} MB)")
+                continue
+            shutil.copy2(extra, folder / extra.name)
         scanned = summarize(findings)
         return "; ".join(part for part in (scanned and f"review: {scanned}", "; ".join(notes)) if part)
 

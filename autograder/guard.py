@@ -24,6 +24,10 @@ test score only when its own code ran to the end, with the real helpers:
   missing, whatever else the cell printed; a fake ``run_test`` that is handed
   the nonce still cannot sign it.
 
+For course authors: :func:`restore` puts the attributes of every ``course``
+module back as they were before the student's code ran, so those modules
+must not keep state in module globals that the notebook is meant to change.
+
 Limits: this runs in the same process as the student's code, which ran first.
 Code written against this module (one that digs the signing function out of
 its memory, e.g. through ``sys.modules`` or the garbage collector, and installs

@@ -236,3 +236,22 @@ def test_unreadable_file_errors_are_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "read_bytes", refuse)
     message = check_notebook(path)
     assert message == "lenet5.ipynb cannot be read (permission denied)"
+
+
+def test_the_batch_refuses_linked_folders_and_notebooks(tmp_path):
+    """A link in submitted/ could make the grader (which reads more than students can) read the solution."""
+    from autograder.batch import MALFORMED, Submission, inspect as batch_inspect
+
+    solution = tmp_path / "source" / "lenet5"
+    solution.mkdir(parents=True)
+    (solution / "lenet5.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    linked_folder = tmp_path / "submitted" / "a" / "lenet5"
+    linked_folder.parent.mkdir(parents=True)
+    linked_folder.symlink_to(solution)
+    status, message = batch_inspect(Submission("a", linked_folder), ["lenet5"])
+    assert status == MALFORMED and "symbolic link" in message
+    linked_file = tmp_path / "submitted" / "b" / "lenet5"
+    linked_file.mkdir(parents=True)
+    (linked_file / "lenet5.ipynb").symlink_to(solution / "lenet5.ipynb")
+    status, message = batch_inspect(Submission("b", linked_file), ["lenet5"])
+    assert status == MALFORMED and "symbolic link" in message
