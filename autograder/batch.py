@@ -312,6 +312,7 @@ class Batch:
         warning = ensure_registered(self.root, self.assignment, self.logs / "_register.log")
         if warning:
             warn(warning)
+        self._hold_batch_lock()
         self.cells = grade_cells(self.root, self.assignment)
         # another user per slot only where the private view can expose the interpreter to it
         if self.caps["user"] and self.caps["files"]:
@@ -325,6 +326,25 @@ class Batch:
                 shutil.rmtree(leftover, ignore_errors=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         shutil.copy2(self.root / "gradebook.db", self.work / "template.db")
+
+    def _hold_batch_lock(self) -> None:
+        """One batch per assignment and course root at a time (held until this process ends)."""
+        import fcntl
+
+        self.work.mkdir(parents=True, exist_ok=True)
+        handle = open(self.work / ".lock", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            handle.close()
+            raise PipelineError(f"`course grade {self.assignment}` is already running on this course root ({owner})")
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._batch_lock = handle
 
     # -- records ----------------------------------------------------------------------------------
     def fingerprint(self, submission: Submission) -> str:

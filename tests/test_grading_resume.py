@@ -110,3 +110,16 @@ def test_a_killed_batch_finishes_on_the_next_run(course_copy):
     assert (third.stdout + third.stderr).count("unchanged since the last run, kept") == len(QUICK)
     assert (root / "reports" / f"grades-{ASSIGNMENT}.csv").read_bytes() == report
     assert _submissions(root) == submissions
+
+
+def test_one_batch_per_course_root_at_a_time(course_copy):
+    from autograder.batch import Batch
+    from autograder.nbgrader_env import PipelineError
+
+    root = course_copy(("source", "release"), name="lock")
+    first = Batch(root, ASSIGNMENT)
+    first._hold_batch_lock()
+    with pytest.raises(PipelineError, match=r"already running on this course root \(pid \d+\)"):
+        Batch(root, ASSIGNMENT)._hold_batch_lock()
+    first._batch_lock.close()  # the first batch ends: the next one may start
+    Batch(root, ASSIGNMENT)._hold_batch_lock()
