@@ -314,8 +314,7 @@ class Batch:
             warn(warning)
         self._hold_batch_lock()
         self.cells = grade_cells(self.root, self.assignment)
-        # another user per slot only where the private view can expose the interpreter to it
-        if self.caps["user"] and self.caps["files"]:
+        if self.caps["user"]:
             self.uids, self._uid_locks = claim_uids(self.jobs)
             for uid in self.uids:  # what an interrupted run left behind with these uids
                 kill_user(uid)

@@ -107,11 +107,14 @@ def probe() -> dict[str, bool]:
     """Which protections this machine allows: ``limits``, ``user``, ``network``, ``files``."""
     linux = sys.platform.startswith("linux")
     root = linux and os.geteuid() == 0
+    files = root and _try_unshare(CLONE_NEWNS)
     return {
         "limits": linux,
-        "user": root,
+        # another user can only start the kernel where the private view exposes Python to it
+        # (the interpreter often lives in root's home, e.g. pyenv)
+        "user": files,
         "network": root and _try_unshare(CLONE_NEWNET),
-        "files": root and _try_unshare(CLONE_NEWNS),
+        "files": files,
     }
 
 
@@ -119,8 +122,8 @@ def describe(caps: dict[str, bool] | None = None) -> str:
     """One line: which protections hold here, and which do not."""
     caps = caps or probe()
     words = {
-        "limits": "memory/CPU/process limits",
-        "user": "a separate user per slot",
+        "limits": "memory/CPU/file-size limits",
+        "user": "a separate user per slot (with a process limit)",
         "network": "no network",
         "files": "a private view of the files",
     }

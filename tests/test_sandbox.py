@@ -40,10 +40,11 @@ def _run(spec: Spec, code: str, tmp_path: Path, cwd: Path | None = None) -> dict
 
 def test_describe_names_what_holds_and_what_does_not():
     line = describe({"limits": True, "user": False, "network": True, "files": False})
-    assert line.startswith("sandbox: memory/CPU/process limits, no network")
-    assert "not available here: a separate user per slot, a private view of the files" in line
+    assert line.startswith("sandbox: memory/CPU/file-size limits, no network")
+    assert "not available here: a separate user per slot (with a process limit), a private view of the files" in line
     assert describe({k: True for k in CAPS}) == (
-        "sandbox: memory/CPU/process limits, a separate user per slot, no network, a private view of the files"
+        "sandbox: memory/CPU/file-size limits, a separate user per slot (with a process limit), no network, "
+        "a private view of the files"
     )
 
 
