@@ -280,7 +280,8 @@ class Batch:
         self.root, self.assignment = Path(root).resolve(), assignment
         self.limits = limits or Limits()
         self.jobs, self.regrade, self.guard = max(1, int(jobs)), regrade, guard
-        self.caps = sandbox_module.probe() if sandbox and _LINUX else {k: False for k in ("limits", "user", "network", "files")}
+        off = {name: False for name in ("limits", "user", "network", "files")}
+        self.caps = sandbox_module.probe() if sandbox and _LINUX else off
         self.use_launcher = bool(sandbox and _LINUX)
         self.work = self.root / ".grading" / assignment
         self.states = self.work / "state"
@@ -294,8 +295,8 @@ class Batch:
         self._uid_locks: list = []
         self.expected = [p.stem for p in source_notebooks(self.root, assignment)]
         harness = sorted(Path(__file__).parent.glob("*.py"))  # the grader's own code: a new grader regrades
-        self.source_digest = _digest([*source_notebooks(self.root, assignment), *harness], f"harness {HARNESS_VERSION}",
-                                     repr(asdict(self.limits)), f"guard {guard}", f"sandbox {sorted(self.caps.items())}")  # fmt: skip
+        settings = (f"harness {HARNESS_VERSION}", repr(asdict(self.limits)), f"guard {guard}", f"sandbox {sorted(self.caps.items())}")
+        self.source_digest = _digest([*source_notebooks(self.root, assignment), *harness], *settings)
 
     # -- set-up -----------------------------------------------------------------------------------
     def prepare(self, warn: Callable[[str], None]) -> None:
@@ -518,9 +519,11 @@ class Batch:
             data = _data_dir_env(self.root).get("COURSE_DATA_DIR") or os.environ.get("COURSE_DATA_DIR")
             if data:
                 expose_ro.append(str(Path(data).resolve()))
-            keras_cache = Path.home() / ".keras" / "datasets"
-            if keras_cache.is_dir():
-                expose_ro.append(str(keras_cache))
+        keras_home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+        env = {}
+        if (keras_home / "datasets").is_dir():  # datasets the grader downloaded: the kernel reads them there
+            expose_ro.append(str(keras_home / "datasets"))
+            env["KERAS_HOME"] = str(keras_home)
         workdir = private / "autograded" / student / self.assignment
         limits = self.limits
         return Spec(
@@ -535,6 +538,7 @@ class Batch:
             nproc=limits.processes if uid is not None else None,
             fsize_mb=limits.file_mb,
             home=str(home),
+            env=env,
         )
 
     def _run_worker(self, private: Path, student: str, job: Path) -> tuple[str, str, bool]:

@@ -68,6 +68,7 @@ class Spec:
     fsize_mb: int | None = None  # RLIMIT_FSIZE (largest file it may write)
     home: str | None = None  # HOME (and caches) for the kernel
     runtime: str | None = None  # connection file and Unix sockets (a short path: sockets allow ~100 characters)
+    env: dict = field(default_factory=dict)  # set last, over the defaults the home implies
     strict: bool = False  # fail (exit 70) rather than run with a protection missing
 
     def write(self, path: Path) -> Path:
@@ -230,7 +231,9 @@ def launch(spec: Spec, command: list[str]) -> None:
     _limits(spec)
     env = dict(os.environ)
     if spec.home:
-        env.update(HOME=spec.home, MPLCONFIGDIR=os.path.join(spec.home, ".matplotlib"), KERAS_HOME=os.path.join(spec.home, ".keras"))
+        home = spec.home
+        env.update(HOME=home, MPLCONFIGDIR=os.path.join(home, ".matplotlib"), KERAS_HOME=os.path.join(home, ".keras"))
+    env.update(spec.env)
     env.pop(SPEC_ENV, None)
     if spec.uid is not None and os.geteuid() == 0:
         os.setgroups([])
