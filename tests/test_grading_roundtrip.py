@@ -331,3 +331,16 @@ def test_grading_needs_the_release(course_copy, course_cli):
     assert proc.returncode != 0
     assert "release/lenet5/ lacks lenet5.ipynb: run `course release lenet5` first" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_the_cpu_limit_stops_an_endless_loop(course_copy):
+    """With a roomy per-cell limit, the kernel's CPU seconds (RLIMIT_CPU) are what stop the loop."""
+    from autograder.samples import build_submissions
+
+    root = course_copy(("source", "release"), name="cpu")
+    build_submissions(root, ASSIGNMENT, [s for s in SAMPLES if s.student == "endless-loop"])
+    limits = Limits(memory_mb=6144, cpu_s=12, cell_s=240, notebook_s=300)
+    (result,) = grade_batch(root, ASSIGNMENT, limits=limits, warn=lambda _: None)
+    assert result.status == TIMEOUT and result.auto_score == 0, result
+    assert "the kernel used up its CPU seconds" in result.message
