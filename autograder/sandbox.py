@@ -89,13 +89,17 @@ def _libc():
 
 
 def _try_unshare(flags: int) -> bool:
-    """Can this process create these namespaces? (tried in a throw-away child)"""
+    """Can this process create these namespaces (and, for a mount namespace, build the private
+    view's file systems)? Tried in a throw-away child."""
     if not sys.platform.startswith("linux"):
         return False
     pid = os.fork()
     if pid == 0:  # child: try, report through the exit status, never return
         try:
-            ok = _libc().unshare(flags) == 0
+            libc = _libc()
+            ok = libc.unshare(flags) == 0
+            if ok and flags & CLONE_NEWNS:
+                _private_files(libc, Spec(private_tmp=True))
         except Exception:
             ok = False
         os._exit(0 if ok else 1)
