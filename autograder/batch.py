@@ -150,18 +150,9 @@ def discover(root: Path, assignment: str) -> list[Submission]:
 
 
 def inspect(submission: Submission, expected: list[str]) -> tuple[str | None, str]:
-    """``(status, message)``: status None means "grade it" (see :mod:`autograder.intake`).
-
-    A notebook that is a symbolic link is refused: the grader (which runs with
-    more rights than the student) would read whatever it points at."""
+    """``(status, message)``: status None means "grade it" (see :mod:`autograder.intake`)."""
     from .intake import inspect as intake
 
-    if submission.folder.is_symlink():
-        return MALFORMED, f"submitted/{submission.student}/{submission.folder.name} is a symbolic link, not a folder"
-    for name in expected:
-        path = submission.folder / f"{name}.ipynb"
-        if path.is_symlink():
-            return MALFORMED, f"{name}.ipynb is a symbolic link, not a notebook file: submit the file itself"
     return intake(submission.folder, expected)
 
 
@@ -193,8 +184,6 @@ def grade_cells(root: Path, assignment: str) -> list[GradeCellInfo]:
 def scores_from_gradebook(root: Path, assignment: str, student: str, cells: list[GradeCellInfo]) -> dict:
     """Scores of one graded student: totals plus one entry per graded cell."""
     from nbgrader.api import Gradebook
-
-    from . import gradebook_sync  # noqa: F401 (quiets nbgrader's SQLAlchemy warnings)
 
     by_key: dict[tuple[str, str], object] = {}
     with Gradebook(gradebook_url(root)) as gb:
@@ -248,19 +237,6 @@ def _replace_tree(source: Path, dest: Path) -> None:
     os.replace(staging, dest)
 
 
-def _data_dir_env(root: Path) -> dict[str, str]:
-    """``COURSE_DATA_DIR`` made absolute (the kernel works in another folder)."""
-    raw = os.environ.get("COURSE_DATA_DIR", "").strip()
-    if not raw or os.path.isabs(raw):
-        return {}
-    import course
-
-    for base in (Path.cwd(), Path(course.__file__).resolve().parent.parent, root):
-        if (base / raw).is_dir():
-            return {"COURSE_DATA_DIR": str((base / raw).resolve())}
-    return {}
-
-
 class Batch:
     """One ``course grade`` run: the shared set-up and :meth:`grade` for each submission."""
 
@@ -275,6 +251,8 @@ class Batch:
         guard: bool = True,
         sandbox: bool = True,
     ) -> None:
+        from course.data.sources import kit_folder
+
         from . import sandbox as sandbox_module
 
         self.root, self.assignment = Path(root).resolve(), assignment
@@ -294,6 +272,7 @@ class Batch:
         self.uids: list[int] = []  # the sandbox users of the slots (claimed machine-wide in prepare)
         self._uid_locks: list = []
         self.expected = [p.stem for p in source_notebooks(self.root, assignment)]
+        self.data_dir = kit_folder()  # absolute: the kernel works in another folder
         harness = sorted(Path(__file__).parent.glob("*.py"))  # the grader's own code: a new grader regrades
         settings = (f"harness {HARNESS_VERSION}", repr(asdict(self.limits)), f"guard {guard}", f"sandbox {sorted(self.caps.items())}")
         self.source_digest = _digest([*source_notebooks(self.root, assignment), *harness], *settings)
@@ -498,13 +477,14 @@ class Batch:
             sandbox_spec=spec_path,
             sandbox_uid=uid,
             guard=self.guard,
-            env=_data_dir_env(self.root),
+            env={"COURSE_DATA_DIR": str(self.data_dir)} if self.data_dir else {},
         )
         return job.write(private / "job.json"), runtime
 
     def _sandbox_spec(self, private: Path, student: str, home: Path, uid: int | None):
         import autograder
         import course
+        from course.data.sources import keras_cache_folder
 
         from .sandbox import Spec
 
@@ -516,14 +496,13 @@ class Batch:
                 if (package.parent / "nbgrader_config.py").exists() or (package.parent / ".git").exists():
                     hide.append(str(package.parent))
             expose_ro = [str(p) for p in code] + [sys.prefix, sys.base_prefix]
-            data = _data_dir_env(self.root).get("COURSE_DATA_DIR") or os.environ.get("COURSE_DATA_DIR")
-            if data:
-                expose_ro.append(str(Path(data).resolve()))
-        keras_home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+            if self.data_dir:
+                expose_ro.append(str(self.data_dir))
+        keras_cache = keras_cache_folder()
         env = {}
-        if (keras_home / "datasets").is_dir():  # datasets the grader downloaded: the kernel reads them there
-            expose_ro.append(str(keras_home / "datasets"))
-            env["KERAS_HOME"] = str(keras_home)
+        if keras_cache.is_dir():  # datasets the grader downloaded: the kernel reads them there
+            expose_ro.append(str(keras_cache))
+            env["KERAS_HOME"] = str(keras_cache.parent)
         workdir = private / "autograded" / student / self.assignment
         limits = self.limits
         return Spec(

@@ -34,6 +34,7 @@ from pathlib import Path
 from nbclient.exceptions import DeadKernelError
 from nbclient.client import NotebookClient
 from nbformat.notebooknode import NotebookNode
+from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
@@ -83,7 +84,8 @@ def trusted_imports(nb: NotebookNode) -> dict[str, list]:
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
-    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+    """An error output in the grader's own words (one traceback line: nothing to hide)."""
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
 class GuardedExecute(Execute):

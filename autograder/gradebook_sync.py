@@ -10,13 +10,7 @@ updated or untouched. Grades an instructor gave by hand are kept.
 
 from __future__ import annotations
 
-import warnings
-
 from nbgrader.api import Gradebook, MissingEntry
-
-# nbgrader's gradebook code trips SQLAlchemy's "object not in session" warning on every
-# submission it touches; it is harmless and would bury the grader's own output
-warnings.filterwarnings("ignore", message=r".*not in session.*")
 
 
 def merge_submission(main_url: str, private_url: str, assignment: str, student: str) -> None:

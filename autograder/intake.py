@@ -45,6 +45,8 @@ def inspect(folder: Path, expected: list[str], *, max_mb: float = MAX_NOTEBOOK_M
     """
     folder = Path(folder)
     names = [f"{stem}.ipynb" for stem in expected]
+    if folder.is_symlink():  # the grader reads more than students may: a link could point at the solution
+        return MALFORMED, _short(f"the submission folder {folder.name} is a symbolic link, not a folder")
     try:
         if not folder.is_dir():
             return MISSING, _short(f"nothing submitted (expected {_join(names)})")
@@ -68,6 +70,8 @@ def check_notebook(path: Path, *, max_mb: float = MAX_NOTEBOOK_MB) -> str:
         info = os.stat(path)
     except OSError as err:
         return f"{name} cannot be read ({_reason(err)})"
+    if path.is_symlink():  # the grader reads more than students may: a link could point at the solution
+        return f"{name} is a symbolic link, not a notebook file: submit the file itself"
     if stat.S_ISDIR(info.st_mode):
         return f"{name} is a folder, not a notebook file"
     if not stat.S_ISREG(info.st_mode):

@@ -63,6 +63,15 @@ def _guarded_files(root):
     return [package / "grading.py", root / "nbgrader_config.py", root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"]
 
 
+def _course_with(course_copy, name: str, students):
+    """A new copy of the course holding the samples ``students`` in submitted/."""
+    from autograder.samples import build_submissions
+
+    root = course_copy(("source", "release"), name=name)
+    build_submissions(root, ASSIGNMENT, [s for s in SAMPLES if s.student in students])
+    return root
+
+
 def _rows(root) -> dict[str, dict]:
     with open(root / "reports" / f"grades-{ASSIGNMENT}.csv", newline="", encoding="utf-8") as handle:
         return {row["student"]: row for row in csv.DictReader(handle)}
@@ -238,12 +247,9 @@ def test_report_and_plot(graded):
 def test_attacks_score_without_the_guard(course_copy):
     """Without the guard, the attack samples score what their ``undefended_auto_score`` says:
     the samples are real attacks, and the guard is what stops them."""
-    from autograder.samples import build_submissions
-
     attacks = [s for s in SAMPLES if "undefended_auto_score" in s.expect]
     assert len(attacks) >= 5
-    root = course_copy(("source", "release"), name="undefended")
-    build_submissions(root, ASSIGNMENT, attacks)
+    root = _course_with(course_copy, "undefended", {s.student for s in attacks})
     limits = Limits(memory_mb=6144, cpu_s=60, processes=256, cell_s=60, notebook_s=300)
     results = {r.student: r for r in grade_batch(root, ASSIGNMENT, limits=limits, jobs=2, guard=False, warn=lambda _: None)}
     for sample in attacks:
@@ -252,10 +258,7 @@ def test_attacks_score_without_the_guard(course_copy):
 
 @pytest.mark.slow
 def test_a_notebook_over_its_time_limit_is_stopped(course_copy):
-    from autograder.samples import build_submissions
-
-    root = course_copy(("source", "release"), name="slow")
-    build_submissions(root, ASSIGNMENT, [s for s in SAMPLES if s.student == "solution"])
+    root = _course_with(course_copy, "slow", {"solution"})
     limits = Limits(memory_mb=6144, cpu_s=60, cell_s=60, notebook_s=6)
     (result,) = grade_batch(root, ASSIGNMENT, limits=limits, warn=lambda _: None)
     assert result.status == TIMEOUT and result.auto_score < 16, result
@@ -308,11 +311,7 @@ def test_cells_without_hidden_tests_are_untouched():
 @pytest.mark.slow
 def test_grading_without_the_sandbox_gives_the_same_scores(course_copy):
     """Where no sandbox is available (not root, not Linux), grading still works and the guard still holds."""
-    from autograder.samples import build_submissions
-
-    chosen = [s for s in SAMPLES if s.student in ("untouched", "patch-grading", "fake-output")]
-    root = course_copy(("source", "release"), name="nosandbox")
-    build_submissions(root, ASSIGNMENT, chosen)
+    root = _course_with(course_copy, "nosandbox", {"untouched", "patch-grading", "fake-output"})
     limits = Limits(memory_mb=None, cpu_s=None, processes=None, cell_s=60, notebook_s=300)
     results = grade_batch(root, ASSIGNMENT, limits=limits, jobs=2, sandbox=False, warn=lambda _: None)
     for result in results:
@@ -320,12 +319,9 @@ def test_grading_without_the_sandbox_gives_the_same_scores(course_copy):
 
 
 def test_grading_needs_the_release(course_copy, course_cli):
-    from autograder.samples import build_submissions
-
-    root = course_copy(("source", "release"), name="norelease")
-    build_submissions(root, ASSIGNMENT, [s for s in SAMPLES if s.student == "untouched"])
     import shutil
 
+    root = _course_with(course_copy, "norelease", {"untouched"})
     shutil.rmtree(root / "release")
     proc = course_cli("grade", ASSIGNMENT, "--root", str(root))
     assert proc.returncode != 0
@@ -336,10 +332,7 @@ def test_grading_needs_the_release(course_copy, course_cli):
 @pytest.mark.slow
 def test_the_cpu_limit_stops_an_endless_loop(course_copy):
     """With a roomy per-cell limit, the kernel's CPU seconds (RLIMIT_CPU) are what stop the loop."""
-    from autograder.samples import build_submissions
-
-    root = course_copy(("source", "release"), name="cpu")
-    build_submissions(root, ASSIGNMENT, [s for s in SAMPLES if s.student == "endless-loop"])
+    root = _course_with(course_copy, "cpu", {"endless-loop"})
     limits = Limits(memory_mb=6144, cpu_s=12, cell_s=240, notebook_s=300)
     (result,) = grade_batch(root, ASSIGNMENT, limits=limits, warn=lambda _: None)
     assert result.status == TIMEOUT and result.auto_score == 0, result

@@ -129,6 +129,16 @@ class _Search:
         return DatasetNotFoundError("\n".join(lines))
 
 
+def kit_folder() -> Optional[Path]:
+    """The offline kit folder ``$COURSE_DATA_DIR`` names, resolved as the loaders resolve it; None if unset or absent."""
+    return _kit_dir(_Search("the offline kit"))
+
+
+def keras_cache_folder() -> Path:
+    """The folder the loaders look in first for Keras' cached datasets (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``)."""
+    return _keras_cache_dirs()[0][0]
+
+
 def _kit_dir(search: _Search) -> Optional[Path]:
     """The offline kit folder from ``$COURSE_DATA_DIR``, or None (recorded in ``search``)."""
     raw = os.environ.get("COURSE_DATA_DIR", "").strip()
