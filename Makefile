@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 COURSE_DATA_DIR ?= $(abspath ../shared/data)
 export COURSE_DATA_DIR
 
-.PHONY: setup install test release handouts handouts-smoke fmt doctor
+.PHONY: setup install test lint release handouts handouts-smoke fmt doctor
 
 setup: install release handouts-smoke  ## install, then build the student release and smoke handouts
 
@@ -18,6 +18,10 @@ $(BIN)/course: requirements.txt pyproject.toml
 
 test: install  ## the whole test suite (about 7 minutes on 2 cores)
 	$(BIN)/python -m pytest
+
+lint: install  ## ruff: lint and format the Python code (the test suite checks both)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 release: install
 	$(BIN)/course release

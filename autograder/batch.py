@@ -35,9 +35,6 @@ CSV is rewritten from the records after every submission.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import json
 import os
 import queue
@@ -47,17 +44,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import nbformat
 
 from .nbgrader_env import PipelineError, check_assignment, gradebook_url, source_notebooks
-from .statuses import CRASHED, GRADED, MALFORMED, MEMORY, MISSING, REPORT_COLUMNS, STATUSES, TIMEOUT  # noqa: F401
+from .records import GradeResult, Records
+from .report import write_csv
+from .statuses import CRASHED, GRADED, TIMEOUT
 
-HARNESS_VERSION = 2  # part of every fingerprint: a new harness regrades everything
 DEFAULT_TIMEOUT_S = 1800  # wall-clock seconds per notebook
 DEFAULT_CELL_TIMEOUT_S = 300  # wall-clock seconds per cell (nbgrader's default of 30 s is too short for training)
 DEFAULT_MEMORY_MB = 8192  # address space (RLIMIT_AS) of the kernel; TensorFlow needs 3-4 GB of it
@@ -66,7 +64,6 @@ DEFAULT_PROCESSES = 1024  # processes + threads of the kernel's user (RLIMIT_NPR
 DEFAULT_FILE_MB = 1024  # largest file the kernel may write (RLIMIT_FSIZE)
 MAX_EXTRA_FILE_MB = 50  # files handed in beside the notebook that are larger are not copied
 STARTUP_ALLOWANCE_S = 300  # on top of the notebook's limit: nbgrader, kernel start and feedback
-FIXED_COLUMNS = REPORT_COLUMNS
 
 
 @dataclass
@@ -83,23 +80,6 @@ class GradeCellInfo:
     grade_id: str
     max_score: float
     autograded: bool  # an "autograder tests" cell (not a manually graded answer)
-
-
-@dataclass
-class GradeResult:
-    student: str
-    status: str
-    score: float = 0.0
-    max_score: float = 0.0
-    auto_score: float = 0.0
-    auto_max_score: float = 0.0
-    needs_manual_grade: int = 0
-    seconds: float = 0.0
-    message: str = ""
-    cells: dict[str, float | None] = field(default_factory=dict)  # "notebook:grade_id" -> score
-    flags: str = ""  # what the grader had to repair, and code worth a look (autograder.scan)
-    reused: bool = False  # kept from an earlier run (same fingerprint)
-    retry: bool = False  # the grader itself failed (not the submission): grade it again next run
 
 
 @dataclass
@@ -203,28 +183,8 @@ def scores_from_gradebook(root: Path, assignment: str, student: str, cells: list
     return out
 
 
-
 # ----------------------------------------------------------------------------------------------
 # grading
-
-
-def _digest(paths: Iterable[Path], *extra: str) -> str:
-    digest = hashlib.sha256()
-    for item in extra:
-        digest.update(item.encode() + b"\0")
-    for path in paths:
-        digest.update(path.name.encode() + b"\0")
-        try:
-            digest.update(path.read_bytes() if path.is_file() and not path.is_symlink() else b"<not a file>")
-        except OSError:
-            digest.update(b"<unreadable>")
-    return digest.hexdigest()
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _replace_tree(source: Path, dest: Path) -> None:
@@ -273,9 +233,8 @@ class Batch:
         self._uid_locks: list = []
         self.expected = [p.stem for p in source_notebooks(self.root, assignment)]
         self.data_dir = kit_folder()  # absolute: the kernel works in another folder
-        harness = sorted(Path(__file__).parent.glob("*.py"))  # the grader's own code: a new grader regrades
-        settings = (f"harness {HARNESS_VERSION}", repr(asdict(self.limits)), f"guard {guard}", f"sandbox {sorted(self.caps.items())}")
-        self.source_digest = _digest([*source_notebooks(self.root, assignment), *harness], *settings)
+        settings = (repr(asdict(self.limits)), f"guard {guard}", f"sandbox {sorted(self.caps.items())}")
+        self.records = Records(self.states, self.root, assignment, settings)
 
     # -- set-up -----------------------------------------------------------------------------------
     def prepare(self, warn: Callable[[str], None]) -> None:
@@ -283,7 +242,9 @@ class Batch:
         from .release import ensure_registered
         from .sandbox import claim_uids, kill_user
 
-        missing = [name for name in self.expected if not (self.root / "release" / self.assignment / f"{name}.ipynb").is_file()]
+        missing = [
+            name for name in self.expected if not (self.root / "release" / self.assignment / f"{name}.ipynb").is_file()
+        ]
         if missing:  # submissions are rebuilt on the release: without it nothing can be graded
             raise PipelineError(
                 f"release/{self.assignment}/ lacks {', '.join(n + '.ipynb' for n in missing)}: "
@@ -318,46 +279,14 @@ class Batch:
             handle.seek(0)
             owner = handle.read().strip() or "another process"
             handle.close()
-            raise PipelineError(f"`course grade {self.assignment}` is already running on this course root ({owner})")
+            raise PipelineError(
+                f"`course grade {self.assignment}` is already running on this course root ({owner})"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
         handle.flush()
         self._batch_lock = handle
-
-    # -- records ----------------------------------------------------------------------------------
-    def fingerprint(self, submission: Submission) -> str:
-        files = sorted(submission.folder.iterdir()) if submission.folder.is_dir() else []
-        return _digest(files, self.source_digest, submission.student)
-
-    def recorded(self, submission: Submission) -> GradeResult | None:
-        path = self.states / f"{submission.student}.json"
-        try:
-            state = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if state.get("fingerprint") != self.fingerprint(submission):
-            return None
-        result = GradeResult(**state["result"])
-        if result.retry:
-            return None
-        result.reused = True
-        return result
-
-    def record(self, submission: Submission, result: GradeResult) -> None:
-        state = {"fingerprint": self.fingerprint(submission), "result": {**asdict(result), "reused": False}}
-        _atomic_write(self.states / f"{submission.student}.json", json.dumps(state, indent=1))
-
-    def all_recorded(self, students: Iterable[str]) -> list[GradeResult]:
-        results = []
-        for student in sorted(students):
-            path = self.states / f"{student}.json"
-            if path.exists():
-                try:
-                    results.append(GradeResult(**json.loads(path.read_text(encoding="utf-8"))["result"]))
-                except (OSError, ValueError, TypeError):
-                    continue
-        return results
 
     # -- one submission -----------------------------------------------------------------------------
     def _empty_result(self, student: str, status: str, message: str) -> GradeResult:
@@ -373,7 +302,7 @@ class Batch:
     def grade(self, submission: Submission) -> GradeResult:
         """Grade one submission (or return its record when nothing changed)."""
         if not self.regrade:
-            kept = self.recorded(submission)
+            kept = self.records.recorded(submission.student, submission.folder)
             if kept is not None:
                 return kept
         started = time.monotonic()
@@ -388,7 +317,7 @@ class Batch:
             finally:
                 self.slots.put(slot)
         result.seconds = round(time.monotonic() - started, 1)
-        self.record(submission, result)
+        self.records.record(submission.folder, result)
         return result
 
     def _grade_in_slot(self, submission: Submission, slot: int, intake_message: str) -> GradeResult:
@@ -420,7 +349,7 @@ class Batch:
     def _build_private_root(self, submission: Submission, private: Path) -> str:
         """The private course root: gradebook copy + rebuilt notebooks. Returns the flags line."""
         from .normalise import normalise
-        from .scan import scan_notebook, summarize
+        from .scan import assignment_shortcuts, scan_notebook, summarize
 
         folder = private / "submitted" / submission.student / self.assignment
         folder.mkdir(parents=True)
@@ -436,7 +365,7 @@ class Batch:
             release = nbformat.read(str(self.root / "release" / self.assignment / f"{name}.ipynb"), as_version=4)
             rebuilt, repaired = normalise(submitted, release)
             notes += [f"{name}: {note}" if len(self.expected) > 1 else note for note in repaired]
-            findings += scan_notebook(submitted)
+            findings += scan_notebook(submitted, shortcuts=assignment_shortcuts(self.assignment))
             nbformat.write(rebuilt, str(folder / f"{name}.ipynb"))
         for extra in submission.folder.iterdir():  # data files the student handed in with the notebook
             if extra.suffix == ".ipynb" or not extra.is_file() or extra.is_symlink():
@@ -525,8 +454,14 @@ class Batch:
         wall = self.limits.notebook_s + STARTUP_ALLOWANCE_S
         command = [sys.executable, "-m", "autograder.worker", str(job)]
         with open(self.logs / f"{student}.stderr", "w", encoding="utf-8") as stderr:
-            proc = subprocess.Popen(command, cwd=self.root, stdout=stderr, stderr=subprocess.STDOUT,
-                                    start_new_session=True, preexec_fn=_die_with_parent if _LINUX else None)  # fmt: skip
+            proc = subprocess.Popen(
+                command,
+                cwd=self.root,
+                stdout=stderr,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if _LINUX else None,
+            )
             try:
                 proc.wait(timeout=wall)
             except subprocess.TimeoutExpired:
@@ -534,7 +469,11 @@ class Batch:
                 return TIMEOUT, f"grading took longer than {wall:g} s and was stopped", False
         result_file = private / "result.json"
         if not result_file.exists():
-            return CRASHED, f"the grading process died (exit status {proc.returncode}); see {self.logs / student}.stderr", True
+            return (
+                CRASHED,
+                f"the grading process died (exit status {proc.returncode}); see {self.logs / student}.stderr",
+                True,
+            )
         outcome = json.loads(result_file.read_text(encoding="utf-8"))
         if not outcome["autograde"]["ok"]:
             return CRASHED, f"nbgrader could not autograde: {outcome['autograde']['error']}", False
@@ -557,7 +496,9 @@ class Batch:
                 shutil.rmtree(autograded, ignore_errors=True)
                 shutil.rmtree(feedback, ignore_errors=True)
                 return
-            merge_submission(gradebook_url(self.root), f"sqlite:///{private / 'gradebook.db'}", self.assignment, student)
+            merge_submission(
+                gradebook_url(self.root), f"sqlite:///{private / 'gradebook.db'}", self.assignment, student
+            )
             _replace_tree(private / "autograded" / student / self.assignment, autograded)
             if feedback_ok:
                 _replace_tree(private / "feedback" / student / self.assignment, feedback)
@@ -581,12 +522,14 @@ class Batch:
             try:
                 result = self.grade(submission)
             except Exception as err:  # a bug or a broken file: that row, never the batch
-                result = self._empty_result(submission.student, CRASHED, f"the grader failed: {type(err).__name__}: {err}")
+                result = self._empty_result(
+                    submission.student, CRASHED, f"the grader failed: {type(err).__name__}: {err}"
+                )
                 result.retry = True
-                self.record(submission, result)
+                self.records.record(submission.folder, result)
             if report is not None:
                 with self.lock:
-                    write_csv(report, self.all_recorded(everyone))
+                    write_csv(report, self.records.all_recorded(everyone))
             if on_done:
                 on_done(result)
             return result
@@ -661,52 +604,3 @@ def grade_batch(
     batch = Batch(root, assignment, limits=limits, jobs=jobs, regrade=regrade, guard=guard, sandbox=sandbox)
     batch.prepare(warn)
     return batch.run(submissions, report=report, on_start=on_start, on_done=on_done)
-
-
-def result_row(result: GradeResult, several_notebooks: bool) -> dict[str, str]:
-    """One CSV row: the fixed columns, then ``grade_id`` (or ``notebook:grade_id``) columns."""
-    row = {
-        "student": result.student,
-        "status": result.status,
-        "score": _num(result.score),
-        "max_score": _num(result.max_score),
-        "auto_score": _num(result.auto_score),
-        "auto_max_score": _num(result.auto_max_score),
-        "needs_manual_grade": str(result.needs_manual_grade),
-        "seconds": f"{result.seconds:g}",
-        "message": result.message,
-        "flags": result.flags,
-    }
-    for key, score in result.cells.items():
-        row[key if several_notebooks else key.split(":", 1)[1]] = _num(score)
-    return row
-
-
-def write_csv(path: Path, results: list[GradeResult], *, merge: bool = False) -> Path:
-    """Write the report, one row per student (sorted). With ``merge``, rows already in
-    ``path`` for other students are kept (grading a few students updates their rows)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    notebooks = {key.split(":", 1)[0] for r in results for key in r.cells}
-    rows = {r.student: result_row(r, len(notebooks) > 1) for r in results}
-    columns = list(FIXED_COLUMNS)
-    if merge and path.exists():
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            columns += [c for c in reader.fieldnames or [] if c not in columns]
-            for old in reader:
-                rows.setdefault(old["student"], old)
-    for row in rows.values():
-        columns += [c for c in row if c not in columns]
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
-    writer.writeheader()
-    for student in sorted(rows):
-        writer.writerow(rows[student])
-    _atomic_write(path, buffer.getvalue())  # a reader (or a kill -9) never sees half a file
-    return path
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:g}"

@@ -24,27 +24,34 @@ It runs the cells in order like its parent, and in addition:
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import secrets
 import time
 from pathlib import Path
 
-from nbclient.exceptions import DeadKernelError
 from nbclient.client import NotebookClient
+from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
+from . import cells
 from .guard import RECEIPT, receipt
 from .sandbox import kill_user
 
 # what running out of memory looks like in an error or in the kernel's stderr: numpy/Python raise
 # MemoryError; TensorFlow's library cannot be mapped, or it aborts when it cannot create a thread
-OUT_OF_MEMORY = ("MemoryError", "failed to map segment", "Cannot allocate memory", "bad_alloc", "pthread_create",
-                 "ResourceExhaustedError", "OOM when allocating")  # fmt: skip
+OUT_OF_MEMORY = (
+    "MemoryError",
+    "failed to map segment",
+    "Cannot allocate memory",
+    "bad_alloc",
+    "pthread_create",
+    "ResourceExhaustedError",
+    "OOM when allocating",
+)
 OUT_OF_PROCESSES = ("Resource temporarily unavailable", "can't start new thread", "BlockingIOError")
 STOP_MEMORY, STOP_TIMEOUT, STOP_CRASHED = "memory", "timeout", "crashed"
 # the error outputs the grader itself writes (plain words, no test source): feedback keeps them as they are
@@ -52,34 +59,14 @@ NOT_RUN, KERNEL_DIED, TEST_DID_NOT_FINISH = "NotRun", "KernelDied", "TestDidNotF
 GRADER_ERRORS = (NOT_RUN, KERNEL_DIED, TEST_DID_NOT_FINISH)
 
 
-def is_test_cell(cell: NotebookNode) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
 def trusted_imports(nb: NotebookNode) -> dict[str, list]:
-    """Names the assignment's locked, non-test code cells bind by importing: ``{alias: [module, attribute]}``."""
+    """Names the assignment's own (locked, non-test) code cells bind at top level by importing:
+    ``{alias: [module, attribute or None]}``."""
     trusted: dict[str, list] = {}
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("locked") or meta.get("solution") or meta.get("grade"):
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        trusted[alias.asname] = [alias.name, None]
-                    else:
-                        top = alias.name.split(".")[0]
-                        trusted[top] = [top, None]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                for alias in node.names:
-                    if alias.name != "*":
-                        trusted[alias.asname or alias.name] = [node.module, alias.name]
+        tree = cells.parse(cell.source) if cells.is_assignment_code(cell) else None
+        if tree is not None:
+            trusted.update({name: list(binding) for name, binding in cells.import_bindings(tree, True).items()})
     return trusted
 
 
@@ -168,7 +155,9 @@ class GuardedExecute(Execute):
 
     def _install_guard(self) -> None:
         self._secret = secrets.token_hex(32)
-        code = f"import autograder.guard as __course_guard\n__course_guard.install({self._secret!r})\ndel __course_guard"
+        code = (
+            f"import autograder.guard as __course_guard\n__course_guard.install({self._secret!r})\ndel __course_guard"
+        )
         reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False), None)
         content = (reply or {}).get("content", {})
         if content.get("status") != "ok":
@@ -186,7 +175,7 @@ class GuardedExecute(Execute):
         return timeout
 
     def _run_cell(self, cell, resources, index, trusted) -> None:
-        guarded = self.guard and is_test_cell(cell)
+        guarded = self.guard and cells.is_test_cell(cell)
         original, nonce = cell.source, secrets.token_hex(16)
         if guarded:
             name = cell.metadata["nbgrader"].get("grade_id", f"cell {index}")

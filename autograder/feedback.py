@@ -36,6 +36,8 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Int, Unicode
 
+from . import cells
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # IPython >= 8 names the executing cell "Cell In[12], line 7"; older ones
 # print "<ipython-input-12-...> in <module>" then "----> 7 source".
@@ -47,15 +49,7 @@ _SPACES = re.compile(r"\s+")
 def hidden_line_numbers(source: str, begin: str, end: str) -> tuple[set[int], bool]:
     """1-based numbers of the lines of ``source`` inside (or on) a hidden-test
     delimiter, and whether there is any hidden region at all."""
-    hidden: set[int] = set()
-    inside = False
-    for number, line in enumerate(source.split("\n"), start=1):
-        if begin in line:
-            inside = True
-        if inside:
-            hidden.add(number)
-        if end in line:
-            inside = False
+    hidden = cells.region_numbers(source, cells.HIDDEN_TESTS, {cells.HIDDEN_TESTS: (begin, end)})
     return hidden, bool(hidden)
 
 
@@ -90,6 +84,7 @@ class HideHiddenTests(NbGraderPreprocessor):
     ).tag(config=True)
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
+        # any code cell that holds a hidden region, test cell or not: the region is what must not show
         if cell.cell_type != "code":
             return cell, resources
         lines = cell.source.split("\n")
@@ -139,27 +134,20 @@ def _squash(text: str) -> str:
     return _SPACES.sub(" ", _ANSI.sub("", text)).strip()
 
 
-def _is_test_cell(cell: NotebookNode, begin: str) -> bool:
-    nbgrader = cell.get("metadata", {}).get("nbgrader", {}) or {}
-    return begin in cell.source or bool(nbgrader.get("grade") and not nbgrader.get("solution"))
-
-
-def hidden_test_lines(cells: list[NotebookNode], begin: str, end: str, min_chars: int = 12) -> set[str]:
-    """The lines (whitespace squashed) inside the hidden-test regions of ``cells``' test cells that have at least
-    ``min_chars`` characters, are not a delimiter, and appear outside every hidden region of those test cells."""
+def hidden_test_lines(notebook_cells: list[NotebookNode], begin: str, end: str, min_chars: int = 12) -> set[str]:
+    """The lines (whitespace squashed) inside the hidden-test regions of the test cells among ``notebook_cells``
+    that have at least ``min_chars`` characters and appear outside every hidden region of those test cells."""
+    regions = {cells.HIDDEN_TESTS: (begin, end)}
     inside_lines: set[str] = set()
     outside_lines: set[str] = set()
-    for cell in cells:
-        if cell.get("cell_type") != "code" or not _is_test_cell(cell, begin):
+    for cell in notebook_cells:
+        if not cells.is_test_cell(cell):
             continue
-        inside = False
-        for line in cell.source.split("\n"):
-            if begin in line:
-                inside = True
-            elif end in line:
-                inside = False
-            else:
-                (inside_lines if inside else outside_lines).add(_squash(line))
+        for line in cells.lines(cell.source, regions):
+            if line.inside(cells.HIDDEN_TESTS):
+                inside_lines.add(_squash(line.text))
+            elif line.outside:
+                outside_lines.add(_squash(line.text))
     return {line for line in inside_lines - outside_lines if len(line) >= min_chars}
 
 
@@ -223,7 +211,7 @@ class ScrubHiddenText(NbGraderPreprocessor):
 
     def scrub_cell(self, cell: NotebookNode, lines: set[str]) -> None:
         """Remove what quotes ``lines`` from one cell: outputs of code cells, source lines of non-test cells."""
-        is_test = _is_test_cell(cell, self.begin_test_delimeter)
+        is_test = cells.is_test_cell(cell)
         if not is_test:
             self._scrub_source(cell, lines)
         if cell.get("cell_type") == "code":

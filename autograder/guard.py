@@ -7,7 +7,7 @@ test score only when its own code ran to the end, with the real helpers:
 
 * :func:`install` records the genuine state of what tests rely on: the
   ``builtins`` module, ``course`` and its submodules (the test helpers in
-  ``course.grading`` included), ``numpy``, ``numpy.testing`` and the main Keras
+  ``course.grading`` and every assignment's module in it included), ``numpy``, ``numpy.testing`` and the main Keras
   modules and classes (their attributes), the entries of ``sys.modules`` and
   IPython's hooks (input and AST transformers, custom exception handlers,
   event callbacks), ``sys.stdout``/``stderr`` and the trace and exception hooks.
@@ -40,8 +40,16 @@ from __future__ import annotations
 import sys
 
 RECEIPT = "[course grader] test completed: "
-PROTECTED_MODULES = ("builtins", "numpy", "numpy.testing", "numpy.linalg", "keras", "keras.layers", "keras.ops",
-                     "keras.models")  # fmt: skip
+PROTECTED_MODULES = (
+    "builtins",
+    "numpy",
+    "numpy.testing",
+    "numpy.linalg",
+    "keras",
+    "keras.layers",
+    "keras.ops",
+    "keras.models",
+)
 PROTECTED_PREFIXES = ("course",)  # every course.* module imported at install time
 HELPERS = ("course.grading", "course.data", "course.train", "course.models", "course.runtime", "course.viz")
 
@@ -70,6 +78,15 @@ def _protected_classes(modules: list) -> list[type]:
     return unique
 
 
+def _assignment_checks() -> list[str]:
+    """``course.grading.core`` and every assignment's checks (``course.grading.lenet5``, ...)."""
+    import pkgutil
+
+    import course.grading
+
+    return [info.name for info in pkgutil.iter_modules(course.grading.__path__, "course.grading.")]
+
+
 def receipt(secret: str, nonce: str) -> str:
     """The line that proves a test ran to its end: an HMAC of the cell's nonce under the kernel's secret."""
     import hashlib
@@ -93,6 +110,8 @@ def install(secret: str) -> None:
     from IPython import get_ipython
 
     for name in HELPERS:
+        importlib.import_module(name)
+    for name in _assignment_checks():
         importlib.import_module(name)
     for name in PROTECTED_MODULES:
         importlib.import_module(name)

@@ -18,19 +18,10 @@ from pathlib import Path
 
 import nbformat
 
-MARKERS = (
-    "BEGIN SOLUTION",
-    "END SOLUTION",
-    "BEGIN HIDDEN TESTS",
-    "END HIDDEN TESTS",
-    "BEGIN MARK SCHEME",
-    "END MARK SCHEME",
-)
-REGIONS = {
-    "solution": ("BEGIN SOLUTION", "END SOLUTION"),
-    "hidden test": ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"),
-    "mark scheme": ("BEGIN MARK SCHEME", "END MARK SCHEME"),
-}
+from . import cells
+
+MARKERS = cells.MARKERS
+REGIONS = cells.REGIONS
 MIN_CHARS = 6
 
 
@@ -39,34 +30,14 @@ def _cell_sources(path: Path) -> list[str]:
     return [cell.source for cell in nb.cells]
 
 
-def region_lines(sources: list[str], begin: str, end: str) -> list[str]:
-    """Stripped lines strictly between ``begin`` and ``end`` markers, in order."""
-    found: list[str] = []
-    for source in sources:
-        inside = False
-        for line in source.split("\n"):
-            if begin in line:
-                inside = True
-            elif end in line:
-                inside = False
-            elif inside:
-                found.append(line.strip())
-    return found
+def region_lines(sources: list[str], kind: str) -> list[str]:
+    """Stripped lines inside regions of ``kind`` (delimiter lines left out), in order."""
+    return [line.text.strip() for source in sources for line in cells.lines(source) if line.inside(kind)]
 
 
 def _outside_lines(sources: list[str]) -> set[str]:
-    """Stripped lines that are in no region (and are not markers)."""
-    outside: set[str] = set()
-    for source in sources:
-        depth = 0
-        for line in source.split("\n"):
-            if any(begin in line for begin, _ in REGIONS.values()):
-                depth += 1
-            elif any(end in line for _, end in REGIONS.values()):
-                depth = max(0, depth - 1)
-            elif depth == 0:
-                outside.add(line.strip())
-    return outside
+    """Stripped lines that are in no region (and are not delimiters)."""
+    return {line.text.strip() for source in sources for line in cells.lines(source) if line.outside}
 
 
 def secret_lines(source_notebook: Path) -> dict[str, list[str]]:
@@ -74,8 +45,8 @@ def secret_lines(source_notebook: Path) -> dict[str, list[str]]:
     sources = _cell_sources(source_notebook)
     outside = _outside_lines(sources)
     secrets: dict[str, list[str]] = {}
-    for kind, (begin, end) in REGIONS.items():
-        lines = region_lines(sources, begin, end)
+    for kind in REGIONS:
+        lines = region_lines(sources, kind)
         secrets[kind] = sorted(
             {line for line in lines if len(line.replace(" ", "")) >= MIN_CHARS and line not in outside}
         )

@@ -25,18 +25,16 @@ import copy
 
 from nbformat.notebooknode import NotebookNode
 
+from . import cells
+
 _CONTROL_KEYS = ("grade", "solution", "locked", "points", "grade_id", "task", "schema_version")
-
-
-def _grade_id(cell: NotebookNode) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
 def normalise(submitted: NotebookNode, release: NotebookNode) -> tuple[NotebookNode, list[str]]:
     """``submitted`` rebuilt on ``release`` (see the module docstring); returns ``(notebook, notes)``."""
-    skeleton = [cell for cell in release.cells if _grade_id(cell)]
-    known = {_grade_id(cell): cell for cell in skeleton}
-    release_order = [_grade_id(cell) for cell in skeleton]
+    skeleton = [cell for cell in release.cells if cells.grade_id(cell)]
+    known = {cells.grade_id(cell): cell for cell in skeleton}
+    release_order = [cells.grade_id(cell) for cell in skeleton]
 
     first: dict[str, NotebookNode] = {}
     followers: dict[str | None, list[NotebookNode]] = {None: []}
@@ -45,7 +43,7 @@ def normalise(submitted: NotebookNode, release: NotebookNode) -> tuple[NotebookN
     foreign: list[str] = []
     anchor: str | None = None
     for cell in submitted.cells:
-        grade_id = _grade_id(cell)
+        grade_id = cells.grade_id(cell)
         if grade_id in known:
             if grade_id in first:
                 duplicates.append(grade_id)
@@ -61,7 +59,7 @@ def normalise(submitted: NotebookNode, release: NotebookNode) -> tuple[NotebookN
             del own.metadata["nbgrader"]
         followers.setdefault(anchor, []).append(own)
 
-    cells = list(followers[None])
+    rebuilt = list(followers[None])
     restored, edited = [], []
     for grade_id in release_order:
         reference = known[grade_id]
@@ -70,17 +68,17 @@ def normalise(submitted: NotebookNode, release: NotebookNode) -> tuple[NotebookN
         if theirs is None:
             restored.append(grade_id)
         else:
-            if reference.metadata["nbgrader"].get("solution"):
+            if cells.is_answer_cell(reference):
                 cell.source = theirs.get("source", "")
                 if cell.cell_type == "code" and theirs.get("cell_type") == "code":
                     cell.outputs = theirs.get("outputs", [])
             if _control(theirs) != _control(reference) or theirs.get("cell_type") != reference.cell_type:
                 edited.append(grade_id)
-        cells.append(cell)
-        cells.extend(followers.get(grade_id, []))
+        rebuilt.append(cell)
+        rebuilt.extend(followers.get(grade_id, []))
 
     out = copy.deepcopy(submitted)
-    out.cells = cells
+    out.cells = rebuilt
     out.nbformat, out.nbformat_minor = release.nbformat, release.nbformat_minor
     for index, cell in enumerate(out.cells):  # nbformat >= 4.5 wants unique cell ids
         cell.pop("id", None)

@@ -1,12 +1,16 @@
-"""A picture of a batch's grades, from the grades CSV (``reports/grades-ASSIGNMENT.csv``).
+"""The report stage: the grades CSV (``reports/grades-ASSIGNMENT.csv``) and a picture of it.
+
+:func:`write_csv` writes one row per student: the fixed columns
+(:data:`FIXED_COLUMNS`), then one column per graded cell (``grade_id``, or
+``notebook:grade_id`` when the assignment has several notebooks) holding its
+score, or nothing while it waits for manual grading. :func:`read_grades` reads
+it back; its graded-cell columns are the columns after the fixed ones whose
+values are numbers (other columns, or anything not numeric, are ignored).
 
 :func:`plot_scores` draws one PNG with two panels: the total scores of all
 students (a histogram stacked by status) and, per graded cell, the share of the
 ``graded`` submissions that got full marks on it. :func:`status_counts` counts
-the statuses. Both read the CSV that ``autograder.batch.write_csv`` writes: the
-fixed columns, then one column per graded cell (``grade_id`` or
-``notebook:grade_id``) holding its score, or nothing while it waits for manual
-grading. Other columns (``flags``, or anything not numeric) are ignored.
+the statuses.
 
 The figure is drawn on a :class:`matplotlib.figure.Figure` of its own, so the
 caller's pyplot backend is left as it is.
@@ -15,14 +19,15 @@ caller's pyplot backend is left as it is.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from .records import GradeResult, atomic_write
 from .statuses import GRADED, REPORT_COLUMNS, STATUSES
 
 FIXED_COLUMNS = REPORT_COLUMNS  # the CSV's fixed columns; the columns after them are graded cells
-IGNORED_COLUMNS = ()  # other known columns that hold no score
 STATUS_COLORS = {
     "graded": "#4c9a2a",
     "timeout": "#e69f00",
@@ -32,6 +37,55 @@ STATUS_COLORS = {
     "missing": "#9e9e9e",
 }
 OTHER_COLOR = "#17becf"
+
+
+def result_row(result: GradeResult, several_notebooks: bool) -> dict[str, str]:
+    """One CSV row: the fixed columns, then ``grade_id`` (or ``notebook:grade_id``) columns."""
+    row = {
+        "student": result.student,
+        "status": result.status,
+        "score": _num(result.score),
+        "max_score": _num(result.max_score),
+        "auto_score": _num(result.auto_score),
+        "auto_max_score": _num(result.auto_max_score),
+        "needs_manual_grade": str(result.needs_manual_grade),
+        "seconds": f"{result.seconds:g}",
+        "message": result.message,
+        "flags": result.flags,
+    }
+    for key, score in result.cells.items():
+        row[key if several_notebooks else key.split(":", 1)[1]] = _num(score)
+    return row
+
+
+def write_csv(path: Path, results: list[GradeResult], *, merge: bool = False) -> Path:
+    """Write the report, one row per student (sorted). With ``merge``, rows already in
+    ``path`` for other students are kept (grading a few students updates their rows)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    notebooks = {key.split(":", 1)[0] for r in results for key in r.cells}
+    rows = {r.student: result_row(r, len(notebooks) > 1) for r in results}
+    columns = list(FIXED_COLUMNS)
+    if merge and path.exists():
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            columns += [c for c in reader.fieldnames or [] if c not in columns]
+            for old in reader:
+                rows.setdefault(old["student"], old)
+    for row in rows.values():
+        columns += [c for c in row if c not in columns]
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
+    writer.writeheader()
+    for student in sorted(rows):
+        writer.writerow(rows[student])
+    atomic_write(path, buffer.getvalue())
+    return path
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}"
 
 
 @dataclass
@@ -52,7 +106,6 @@ def read_grades(csv_path: Path) -> Grades:
         column
         for column in columns
         if column not in FIXED_COLUMNS
-        and column not in IGNORED_COLUMNS
         and all(_number(row.get(column)) is not None or not (row.get(column) or "").strip() for row in rows)
     ]
     return Grades(rows, tests)
@@ -153,7 +206,7 @@ def _draw_pass_rates(ax, rates: list[tuple[str, float, int, int]], graded: int) 
     shares = [full / scored if scored else 0.0 for _, _, full, scored in rates]
     ax.barh(positions, shares, color=STATUS_COLORS[GRADED], height=0.7)
     ax.set_yticks(positions, labels=[f"{test} ({_points(top)})" for test, top, _, _ in rates], fontsize="small")
-    for y, (_, _, full, scored) in zip(positions, rates) if graded else ():
+    for y, (_, _, full, scored) in zip(positions, rates, strict=True) if graded else ():
         note = f"{full}/{scored}" if scored else "awaiting manual grading"
         ax.text(min(full / scored, 1.0) + 0.01 if scored else 0.01, y, note, va="center", fontsize="x-small")
     ax.set_ylim(-0.6, len(rates) - 0.4)

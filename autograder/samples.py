@@ -79,13 +79,22 @@ from pathlib import Path
 import nbformat
 from nbformat.corpus.words import generate_corpus_id
 
+from . import cells
+
 FIXTURES = Path(__file__).parent / "fixtures"
 RAISE_LINE = 'raise RuntimeError("a deliberate error in this sample submission")'
 MB = 1024 * 1024
-EXPECT_KEYS = ("status", "auto_score", "failing", "cells", "message_contains", "output_contains", "output_excludes",
-               "flags_contains", "undefended_auto_score")
-_DROP_REGIONS = (("BEGIN MARK SCHEME", "END MARK SCHEME"),)
-_DROP_LINES = ("BEGIN SOLUTION", "END SOLUTION")
+EXPECT_KEYS = (
+    "status",
+    "auto_score",
+    "failing",
+    "cells",
+    "message_contains",
+    "output_contains",
+    "output_excludes",
+    "flags_contains",
+    "undefended_auto_score",
+)
 _LINE = "0123456789" * 9 + "abcdefghi\n"  # 100 characters: the huge output's line
 
 
@@ -140,33 +149,17 @@ def load_samples(assignment: str, folder: Path | None = None) -> list[Sample]:
 
 def _answer_source(source: str) -> str:
     """A solution region as a student would type it: markers and mark scheme removed."""
-    kept, skipping = [], False
-    for line in source.split("\n"):
-        if any(begin in line for begin, _ in _DROP_REGIONS):
-            skipping = True
-        elif any(end in line for _, end in _DROP_REGIONS):
-            skipping = False
-        elif not skipping and not any(marker in line for marker in _DROP_LINES):
-            kept.append(line)
-    return "\n".join(kept).strip("\n")
+    return cells.without_regions(source, drop=[cells.MARK_SCHEME], markers=[cells.SOLUTION]).strip("\n")
 
 
 def _answers(source_nb: nbformat.NotebookNode) -> dict[str, str]:
-    return {
-        cell.metadata["nbgrader"]["grade_id"]: _answer_source(cell.source)
-        for cell in source_nb.cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
-    }
-
-
-def _grade_id(cell: nbformat.NotebookNode) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
+    return {cells.grade_id(cell): _answer_source(cell.source) for cell in source_nb.cells if cells.is_answer_cell(cell)}
 
 
 def _edit_cells(sample: Sample, nb: nbformat.NotebookNode, answers: dict[str, str]) -> None:
     """The in-place edits of each cell: solution, raise_in, prepend, replace, metadata."""
     for cell in nb.cells:
-        grade_id = _grade_id(cell)
+        grade_id = cells.grade_id(cell)
         if grade_id in answers:
             cell.source = answers[grade_id]
         if grade_id in sample.raise_in:
@@ -181,12 +174,12 @@ def _edit_cells(sample: Sample, nb: nbformat.NotebookNode, answers: dict[str, st
             cell.metadata.update(nbformat.from_dict(copy.deepcopy(sample.cell_metadata[grade_id])))
 
 
-def _rearrange(sample: Sample, cells: list) -> list:
+def _rearrange(sample: Sample, notebook_cells: list) -> list:
     """The edits of the cell list: duplicate, move, delete, append_code."""
     out = []
-    for cell in cells:
+    for cell in notebook_cells:
         out.append(cell)
-        if _grade_id(cell) in sample.duplicate:
+        if cells.grade_id(cell) in sample.duplicate:
             twin = copy.deepcopy(cell)
             if "id" in twin:
                 twin.id = generate_corpus_id()
@@ -194,9 +187,9 @@ def _rearrange(sample: Sample, cells: list) -> list:
     for grade_id, before in sample.move:
         if grade_id == before:
             raise ValueError(f"sample {sample.student}: cannot move {grade_id!r} before itself")
-        cell = out.pop(next(i for i, c in enumerate(out) if _grade_id(c) == grade_id))
-        out.insert(next(i for i, c in enumerate(out) if _grade_id(c) == before), cell)
-    out = [cell for cell in out if _grade_id(cell) not in sample.delete]
+        cell = out.pop(next(i for i, c in enumerate(out) if cells.grade_id(c) == grade_id))
+        out.insert(next(i for i, c in enumerate(out) if cells.grade_id(c) == before), cell)
+    out = [cell for cell in out if cells.grade_id(cell) not in sample.delete]
     return out + [nbformat.v4.new_code_cell(code) for code in sample.append_code]
 
 
@@ -217,7 +210,7 @@ def build_notebook(sample: Sample, release_nb: Path, source_nb: Path) -> str:
     if sample.base not in ("release", "solution"):
         raise ValueError(f"sample {sample.student}: unknown base {sample.base!r}")
     nb = nbformat.read(str(release_nb), as_version=4)
-    missing = sample.grade_ids() - {_grade_id(cell) for cell in nb.cells}
+    missing = sample.grade_ids() - {cells.grade_id(cell) for cell in nb.cells}
     if missing:
         raise ValueError(f"sample {sample.student}: no cell {sorted(missing)} in {release_nb.name}")
     answers = _answers(nbformat.read(str(source_nb), as_version=4)) if sample.base == "solution" else {}

@@ -35,7 +35,6 @@ import json
 import os
 import resource
 import signal
-import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -76,7 +75,7 @@ class Spec:
         return path
 
     @classmethod
-    def read(cls, path: Path | str) -> "Spec":
+    def read(cls, path: Path | str) -> Spec:
         return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
 
 
@@ -107,7 +106,7 @@ def _try_unshare(flags: int) -> bool:
     return os.waitstatus_to_exitcode(status) == 0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def probe() -> dict[str, bool]:
     """Which protections this machine allows: ``limits``, ``user``, ``network``, ``files``."""
     linux = sys.platform.startswith("linux")
@@ -172,7 +171,9 @@ def _private_files(libc, spec: Spec) -> None:
     _mount(libc, "tmpfs", stage_root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=1g")
     covered = [(p, False) for p in _outermost(spec.hide + (["/tmp"] if spec.private_tmp else []))]
     covered = [(p, p == "/tmp") for p, _ in covered]
-    exposed = [(os.path.realpath(p), False) for p in spec.expose_ro] + [(os.path.realpath(p), True) for p in spec.expose_rw]
+    exposed = [(os.path.realpath(p), False) for p in spec.expose_ro] + [
+        (os.path.realpath(p), True) for p in spec.expose_rw
+    ]
     stages = []
     for number, (hidden, _) in enumerate(covered):  # stage every original before covering anything
         stage = f"{stage_root}/.course-sandbox-{number}"
@@ -180,7 +181,7 @@ def _private_files(libc, spec: Spec) -> None:
         if os.path.isdir(hidden):
             _mount(libc, hidden, stage, None, MS_BIND | MS_REC)
         stages.append(stage)
-    for (hidden, writable), stage in zip(covered, stages):
+    for (hidden, writable), stage in zip(covered, stages, strict=True):
         if not os.path.isdir(hidden):
             continue
         mode = "mode=1777,size=2g" if writable else "mode=0755,size=1m"
@@ -194,7 +195,7 @@ def _private_files(libc, spec: Spec) -> None:
             _mount(libc, original, path, None, MS_BIND | MS_REC)
             if not rw:
                 _mount(libc, None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
-    for (hidden, writable), stage in zip(covered, stages):
+    for (hidden, writable), stage in zip(covered, stages, strict=True):
         if os.path.ismount(stage):
             _check(libc.umount2(stage.encode(), MNT_DETACH), f"umount {stage}")
         os.rmdir(stage)
@@ -320,7 +321,7 @@ def chown_tree(path: Path, uid: int | None) -> None:
     """Give ``path`` and everything in it to ``uid`` (the kernel writes there)."""
     if uid is None or os.geteuid() != 0 or not path.exists():
         return
-    for folder, dirs, files in os.walk(path):
+    for folder, _dirs, files in os.walk(path):
         os.chown(folder, uid, uid)
         for name in files:
             os.chown(os.path.join(folder, name), uid, uid)

@@ -15,7 +15,9 @@ it can miss well-hidden code; it aims at flagging nothing in an honest answer
 Categories (:data:`LABELS`): ``ipython-hooks``, ``exit``, ``builtins``,
 ``monkeypatch``, ``dynamic-code``, ``introspection``, ``processes``,
 ``network``, ``files``, ``environment``, ``shell`` (``!cmd`` lines and shell
-cell magics) and ``syntax`` (a cell that does not parse, so was not scanned).
+cell magics), ``syntax`` (a cell that does not parse, so was not scanned) and
+``library-shortcut`` (a call of a course function that solves a task the
+student is asked to write, from the assignment's ``SHORTCUTS``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from nbformat.notebooknode import NotebookNode
+
+from . import cells as notebook_cells
 
 LABELS = {
     "ipython-hooks": "IPython internals",
@@ -40,38 +44,120 @@ LABELS = {
     "environment": "environment",
     "shell": "shell command",
     "syntax": "does not parse",
+    "library-shortcut": "a library call where the task asks for your own code",
 }
 
 # Dotted names (after resolving imports) and everything below them, by category.
 _MODULE_RULES: dict[str, tuple[str, ...]] = {
     "ipython-hooks": ("get_ipython", "IPython.get_ipython", "IPython.core", "IPython.terminal", "ipykernel"),
     "exit": (
-        "sys.exit", "os._exit", "os.kill", "os.killpg", "os.abort", "signal", "atexit", "exit", "quit",
-        "builtins.exit", "builtins.quit", "SystemExit",
+        "sys.exit",
+        "os._exit",
+        "os.kill",
+        "os.killpg",
+        "os.abort",
+        "signal",
+        "atexit",
+        "exit",
+        "quit",
+        "builtins.exit",
+        "builtins.quit",
+        "SystemExit",
     ),
     "builtins": ("builtins", "__builtin__", "__builtins__"),
     "dynamic-code": (
-        "exec", "eval", "compile", "__import__", "builtins.exec", "builtins.eval", "builtins.compile",
-        "builtins.__import__", "importlib", "base64", "codecs", "marshal", "pickle.loads", "pickle.load",
-        "dill", "cloudpickle", "runpy", "zipimport", "types.FunctionType", "types.CodeType", "types.LambdaType",
+        "exec",
+        "eval",
+        "compile",
+        "__import__",
+        "builtins.exec",
+        "builtins.eval",
+        "builtins.compile",
+        "builtins.__import__",
+        "importlib",
+        "base64",
+        "codecs",
+        "marshal",
+        "pickle.loads",
+        "pickle.load",
+        "dill",
+        "cloudpickle",
+        "runpy",
+        "zipimport",
+        "types.FunctionType",
+        "types.CodeType",
+        "types.LambdaType",
     ),
     "introspection": (
-        "sys._getframe", "sys.settrace", "sys.setprofile", "sys.addaudithook", "sys.modules", "sys.meta_path",
-        "sys.path_hooks", "sys.excepthook", "sys.displayhook", "threading.settrace", "threading.setprofile",
-        "inspect", "gc", "ctypes", "_ctypes", "cffi", "traceback.walk_stack", "traceback.extract_stack",
+        "sys._getframe",
+        "sys.settrace",
+        "sys.setprofile",
+        "sys.addaudithook",
+        "sys.modules",
+        "sys.meta_path",
+        "sys.path_hooks",
+        "sys.excepthook",
+        "sys.displayhook",
+        "threading.settrace",
+        "threading.setprofile",
+        "inspect",
+        "gc",
+        "ctypes",
+        "_ctypes",
+        "cffi",
+        "traceback.walk_stack",
+        "traceback.extract_stack",
     ),
     "processes": (
-        "os.fork", "os.forkpty", "os.system", "os.popen", "os.posix_spawn", "os.posix_spawnp", "subprocess",
-        "multiprocessing", "pty", "pexpect", "concurrent.futures.ProcessPoolExecutor", "threading", "_thread",
+        "os.fork",
+        "os.forkpty",
+        "os.system",
+        "os.popen",
+        "os.posix_spawn",
+        "os.posix_spawnp",
+        "subprocess",
+        "multiprocessing",
+        "pty",
+        "pexpect",
+        "concurrent.futures.ProcessPoolExecutor",
+        "threading",
+        "_thread",
     ),
     "network": (
-        "socket", "urllib", "http.client", "http.server", "requests", "ftplib", "smtplib", "telnetlib",
-        "urllib3", "httpx", "aiohttp", "xmlrpc", "ssl", "websocket", "websockets", "paramiko",
+        "socket",
+        "urllib",
+        "http.client",
+        "http.server",
+        "requests",
+        "ftplib",
+        "smtplib",
+        "telnetlib",
+        "urllib3",
+        "httpx",
+        "aiohttp",
+        "xmlrpc",
+        "ssl",
+        "websocket",
+        "websockets",
+        "paramiko",
         "asyncio.open_connection",
     ),
     "files": (
-        "os.remove", "os.unlink", "os.rename", "os.renames", "os.replace", "os.rmdir", "os.removedirs",
-        "os.truncate", "os.symlink", "os.link", "os.chmod", "os.chown", "os.open", "os.write", "shutil",
+        "os.remove",
+        "os.unlink",
+        "os.rename",
+        "os.renames",
+        "os.replace",
+        "os.rmdir",
+        "os.removedirs",
+        "os.truncate",
+        "os.symlink",
+        "os.link",
+        "os.chmod",
+        "os.chown",
+        "os.open",
+        "os.write",
+        "shutil",
     ),
     "environment": ("os.putenv", "os.unsetenv", "os.chdir"),
 }
@@ -81,16 +167,45 @@ _PREFIX_RULES: dict[str, tuple[str, ...]] = {"processes": ("os.exec", "os.spawn"
 _ATTRIBUTE_RULES: dict[str, frozenset[str]] = {
     "ipython-hooks": frozenset(
         {
-            "set_custom_exc", "input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
-            "input_splitter", "ast_transformers", "run_cell", "run_cell_async", "run_line_magic", "run_cell_magic",
-            "showtraceback", "showsyntaxerror", "InteractiveShell", "custom_exceptions", "CustomTB",
-            "register_magic_function", "user_ns", "user_global_ns", "history_manager",
+            "set_custom_exc",
+            "input_transformers_cleanup",
+            "input_transformers_post",
+            "input_transformer_manager",
+            "input_splitter",
+            "ast_transformers",
+            "run_cell",
+            "run_cell_async",
+            "run_line_magic",
+            "run_cell_magic",
+            "showtraceback",
+            "showsyntaxerror",
+            "InteractiveShell",
+            "custom_exceptions",
+            "CustomTB",
+            "register_magic_function",
+            "user_ns",
+            "user_global_ns",
+            "history_manager",
         }
     ),
     "introspection": frozenset(
         {
-            "f_globals", "f_locals", "f_back", "f_code", "f_builtins", "f_trace", "co_consts", "co_code", "co_names",
-            "tb_frame", "gi_frame", "cr_frame", "ag_frame", "__globals__", "__code__", "__closure__",
+            "f_globals",
+            "f_locals",
+            "f_back",
+            "f_code",
+            "f_builtins",
+            "f_trace",
+            "co_consts",
+            "co_code",
+            "co_names",
+            "tb_frame",
+            "gi_frame",
+            "cr_frame",
+            "ag_frame",
+            "__globals__",
+            "__code__",
+            "__closure__",
             "__subclasses__",
         }
     ),
@@ -101,21 +216,54 @@ _HISTORY = re.compile(r"^(In|Out|_ih|_oh|_dh|_ii|_iii|_i\d+)$")
 # Builtins the test cells lean on; rebinding one in the notebook's namespace fools them.
 _TEST_BUILTINS = frozenset(
     {
-        "globals", "isinstance", "issubclass", "print", "len", "float", "int", "abs", "round", "hasattr", "getattr",
-        "setattr", "callable", "AssertionError", "Exception", "BaseException", "__import__", "__build_class__",
+        "globals",
+        "isinstance",
+        "issubclass",
+        "print",
+        "len",
+        "float",
+        "int",
+        "abs",
+        "round",
+        "hasattr",
+        "getattr",
+        "setattr",
+        "callable",
+        "AssertionError",
+        "Exception",
+        "BaseException",
+        "__import__",
+        "__build_class__",
     }
 )
 # Names a student cell must not rebind at top level, with what they must stay bound to.
 PROTECTED = {"course": "course", "grading": "course.grading"}
 # Conventional names of modules, taken as imported when a cell uses them without importing them.
 CONVENTIONAL = {
-    "np": "numpy", "keras": "keras", "tf": "tensorflow", "plt": "matplotlib.pyplot", "os": "os", "sys": "sys",
-    "builtins": "builtins", **PROTECTED,
+    "np": "numpy",
+    "keras": "keras",
+    "tf": "tensorflow",
+    "plt": "matplotlib.pyplot",
+    "os": "os",
+    "sys": "sys",
+    "builtins": "builtins",
+    **PROTECTED,
 }
 _MUTATORS = frozenset(
     {
-        "update", "clear", "pop", "popitem", "setdefault", "append", "extend", "insert", "remove",
-        "__setitem__", "__delitem__", "__setattr__", "__delattr__",
+        "update",
+        "clear",
+        "pop",
+        "popitem",
+        "setdefault",
+        "append",
+        "extend",
+        "insert",
+        "remove",
+        "__setitem__",
+        "__delitem__",
+        "__setattr__",
+        "__delattr__",
     }
 )
 _OPENERS = frozenset({"open", "io.open", "builtins.open", "codecs.open", "os.fdopen"})
@@ -127,12 +275,15 @@ _MODE_LIKE = re.compile(r"^[rwxabt+]{1,3}$")
 
 # Line magics that only time or display things; any other magic is flagged.
 _SAFE_MAGICS = frozenset({"time", "timeit", "matplotlib", "who", "whos", "pwd", "lsmagic", "precision", "pprint"})
-_PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
 _SHELL_CELL_MAGICS = frozenset({"bash", "sh", "script", "system", "!", "perl", "ruby", "python2", "python3", "pypy"})
 _MAGIC_CATEGORIES = {
-    "sx": "shell", "system": "shell", "env": "environment", "writefile": "files", "pip": "processes", "conda": "processes",
+    "sx": "shell",
+    "system": "shell",
+    "env": "environment",
+    "writefile": "files",
+    "pip": "processes",
+    "conda": "processes",
 }
-_ASSIGNED_MAGIC = re.compile(r"^\s*[\w.,\s()]+=\s*([!%])")
 _TIMEIT_OPTIONS = re.compile(r"^(\s*-[a-zA-Z](\s+\d+)?)*\s*")
 
 
@@ -160,12 +311,15 @@ class Context:
     by default); ``assigned``: names the notebook binds otherwise (variables, so
     ``signal = ...`` is not the module); ``protected``: names a cell must not
     rebind at top level, to the module they must stay (:data:`PROTECTED`, plus
-    what the locked cells import from the ``course`` package).
+    what the locked cells import from the ``course`` package); ``shortcuts``:
+    library functions that solve a task the student must write, to the grade ids
+    of the answer cells where they are allowed (an assignment's ``SHORTCUTS``).
     """
 
     modules: dict[str, str] = field(default_factory=lambda: dict(CONVENTIONAL))
     assigned: set[str] = field(default_factory=set)
     protected: dict[str, str] = field(default_factory=lambda: dict(PROTECTED))
+    shortcuts: Mapping[str, Iterable[str]] = field(default_factory=dict)
 
 
 Raw = tuple[int, str, str]  # (line, category, detail)
@@ -193,20 +347,7 @@ def _short(node: ast.AST, limit: int = 60) -> str:
 
 def _imports(tree: ast.AST) -> dict[str, str]:
     """Names bound by the imports in ``tree`` -> the dotted names they stand for."""
-    found: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    found[alias.asname] = alias.name
-                else:
-                    root = alias.name.split(".")[0]
-                    found[root] = root
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                if alias.name != "*":
-                    found[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return found
+    return {name: notebook_cells.dotted(binding) for name, binding in notebook_cells.import_bindings(tree).items()}
 
 
 def _assigned(tree: ast.AST) -> set[str]:
@@ -244,8 +385,10 @@ def _outside_path(node: ast.AST) -> bool:
 class _Scanner(ast.NodeVisitor):
     """Collects raw findings from one parsed cell."""
 
-    def __init__(self, tree: ast.AST, context: Context) -> None:
+    def __init__(self, tree: ast.AST, context: Context, grade_id: str | None = None) -> None:
         self.modules = {**context.modules, **_imports(tree)}
+        self.shortcuts = {name: tuple(allowed) for name, allowed in context.shortcuts.items()}
+        self.grade_id = grade_id
         self.assigned = (context.assigned | _assigned(tree)) - set(self.modules)
         self.protected = {**PROTECTED, **context.protected}
         self.found: list[Raw] = []
@@ -298,6 +441,7 @@ class _Scanner(ast.NodeVisitor):
         category = classify(name) if name else None
         if category:
             self.add(node, category, node.id if name == node.id else f"{node.id} ({name})")
+        self._check_shortcut(node, name)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         for category, names in _ATTRIBUTE_RULES.items():
@@ -309,6 +453,7 @@ class _Scanner(ast.NodeVisitor):
         category = classify(name) if name else None
         if category:
             self.add(node, category, _short(node))
+        self._check_shortcut(node, name)
         if name in ("os.environ.update", "os.environ.pop", "os.environ.setdefault", "os.environ.clear"):
             self.add(node, "environment", _short(node))
         self.generic_visit(node)
@@ -325,10 +470,16 @@ class _Scanner(ast.NodeVisitor):
             full = f"{module}.{alias.name}" if alias.name != "*" else module
             self._check_import(node, full, alias.asname or alias.name, full)
 
+    def _check_shortcut(self, node: ast.AST, name: str | None) -> None:
+        allowed = self.shortcuts.get(name) if name else None
+        if allowed is not None and self.grade_id not in allowed:
+            self.add(node, "library-shortcut", name)
+
     def _check_import(self, node: ast.AST, full: str, bound: str, target: str) -> None:
         category = classify(full)
         if category:
             self.add(node, category, f"import {full}")
+        self._check_shortcut(node, full)
         expected = self.protected.get(bound)
         if expected and self.at_top_level(bound) and target != expected and not target.startswith(expected + "."):
             self.add(node, "monkeypatch", f"rebinds {bound} (import {full})")
@@ -490,77 +641,48 @@ class _Scanner(ast.NodeVisitor):
 # -- IPython syntax --------------------------------------------------------------------------------------------
 
 
-def _magic_name(text: str) -> str:
-    return re.split(r"[\s(]", text.lstrip("%!"), maxsplit=1)[0]
-
-
-def _line_magic(number: int, stripped: str, found: list[Raw], extra: list[tuple[int, str]]) -> None:
-    """Record what an IPython line magic (``%name ...``) or shell line (``!cmd``) does."""
-    if stripped.startswith("!"):
-        found.append((number, "shell", stripped[:60]))
-        return
-    name = _magic_name(stripped)
-    if name in ("time", "timeit"):
-        tail = stripped[len(name) + 1 :]
-        extra.append((number, _TIMEIT_OPTIONS.sub("", tail, count=1) if name == "timeit" else tail))
-    elif name not in _SAFE_MAGICS:
-        found.append((number, _MAGIC_CATEGORIES.get(name, "ipython-hooks"), f"%{name} magic"))
-
-
-def strip_magics(code: str) -> tuple[str | None, list[Raw], list[tuple[int, str]]]:
-    """Python source for ``code`` with IPython syntax replaced by ``pass`` (same line numbers), the findings
-    about that syntax, and the Python snippets that magics run (``%timeit f(x)``) with their line numbers.
-    The source is None when the cell is not Python at all (a shell cell magic)."""
-    lines = code.split("\n")
+def _ipython_findings(syntax: list[notebook_cells.IPythonLine]) -> tuple[list[Raw], list[tuple[int, str]]]:
+    """The findings about a cell's IPython lines (see :func:`autograder.cells.parse_cell`), and the Python
+    snippets that its ``%time``/``%timeit`` lines run, with their line numbers."""
     found: list[Raw] = []
     extra: list[tuple[int, str]] = []
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None or not lines[first].strip().startswith("%%"):
-        first = None
-    else:
-        name = _magic_name(lines[first].strip()[2:]) or "!"
-        if lines[first].strip().startswith("%%!") or name in _SHELL_CELL_MAGICS:
-            return None, [(first + 1, "shell", f"%%{name} cell")], []
-        if name not in _PYTHON_CELL_MAGICS:
-            return None, [(first + 1, _MAGIC_CATEGORIES.get(name, "ipython-hooks"), f"%%{name} cell magic")], []
-        lines[first] = "pass"
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        indent = line[: len(line) - len(line.lstrip())]
-        assigned = _ASSIGNED_MAGIC.match(line)
-        if stripped.startswith(("%", "!")) and index != first:
-            _line_magic(index + 1, stripped, found, extra)
-            lines[index] = indent + "pass"
-        elif assigned:
-            _line_magic(index + 1, line[assigned.start(1) :].strip(), found, extra)
-            lines[index] = indent + "pass"
-    return "\n".join(lines), found, extra
+    for item in syntax:
+        name = item.name
+        if item.cell_magic:
+            if item.shell or not name or name in _SHELL_CELL_MAGICS:
+                found.append((item.number, "shell", f"%%{name or '!'} cell"))
+            elif name not in notebook_cells.PYTHON_CELL_MAGICS:
+                found.append((item.number, _MAGIC_CATEGORIES.get(name, "ipython-hooks"), f"%%{name} cell magic"))
+        elif item.shell:
+            found.append((item.number, "shell", item.text[:60]))
+        elif name in ("time", "timeit"):
+            tail = item.text[len(name) + 1 :]
+            extra.append((item.number, _TIMEIT_OPTIONS.sub("", tail, count=1) if name == "timeit" else tail))
+        elif name not in _SAFE_MAGICS:
+            found.append((item.number, _MAGIC_CATEGORIES.get(name, "ipython-hooks"), f"%{name} magic"))
+    return found, extra
 
 
 def _parse(code: str) -> tuple[ast.AST | None, list[Raw], list[tuple[int, str]]]:
-    try:
-        return ast.parse(code), [], []
-    except SyntaxError as plain_error:
-        source, found, extra = strip_magics(code)
-        if source is None:
-            return None, found, []
-        try:
-            return ast.parse(source), found, extra
-        except SyntaxError:
-            detail = f"{plain_error.msg}; the cell was not scanned"
-            return None, [(plain_error.lineno or 1, "syntax", detail)], []
+    parsed = notebook_cells.parse_cell(code)
+    found, extra = _ipython_findings(parsed.ipython)
+    if parsed.error is not None:
+        detail = f"{parsed.error.msg}; the cell was not scanned"
+        return None, [(parsed.error.lineno or 1, "syntax", detail)], []
+    return parsed.tree, found, extra
 
 
-def scan_code(code: str, context: Context | None = None) -> list[Raw]:
-    """``(line, category, detail)`` for each suspicious line of one cell's code (one per line and category)."""
+def scan_code(code: str, context: Context | None = None, grade_id: str | None = None) -> list[Raw]:
+    """``(line, category, detail)`` for each suspicious line of one cell's code (one per line and category);
+    ``grade_id`` names the cell, for the assignment's ``shortcuts`` (see :class:`Context`)."""
     context = context or Context()
     tree, found, extra = _parse(code)
     if tree is not None:
-        scanner = _Scanner(tree, context)
+        scanner = _Scanner(tree, context, grade_id)
         scanner.visit(tree)
         found += scanner.found
     for number, snippet in extra:
-        found += [(number, cat, detail) for _, cat, detail in scan_code(snippet, context) if cat != "syntax"]
+        found += [(number, cat, detail) for _, cat, detail in scan_code(snippet, context, grade_id) if cat != "syntax"]
     seen: set[tuple[int, str]] = set()
     unique = []
     for line, category, detail in sorted(found, key=lambda item: item[0]):
@@ -573,32 +695,17 @@ def scan_code(code: str, context: Context | None = None) -> list[Raw]:
 # -- notebooks -------------------------------------------------------------------------------------------------
 
 
-def _nbgrader(cell: NotebookNode) -> Mapping:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
 def is_student_cell(cell: NotebookNode) -> bool:
-    """A code cell the student may edit: any code cell that nbgrader does not lock."""
-    return cell.cell_type == "code" and _nbgrader(cell).get("locked") is not True
+    """A code cell the student may edit (see :func:`autograder.cells.is_student_cell`)."""
+    return notebook_cells.is_student_cell(cell)
 
 
-def _tree(code: str) -> ast.AST | None:
-    source = code
-    try:
-        return ast.parse(source)
-    except SyntaxError:
-        source = strip_magics(code)[0]
-    try:
-        return ast.parse(source) if source is not None else None
-    except SyntaxError:
-        return None
-
-
-def notebook_context(nb: NotebookNode) -> Context:
-    """What every cell of ``nb`` imports and binds, and the names its locked cells import (protected)."""
-    context = Context()
+def notebook_context(nb: NotebookNode, shortcuts: Mapping[str, Iterable[str]] | None = None) -> Context:
+    """What every cell of ``nb`` imports and binds, the names its locked cells import (protected), and
+    the assignment's ``shortcuts``."""
+    context = Context(shortcuts=dict(shortcuts or {}))
     for cell in nb.cells:
-        tree = _tree(cell.source) if cell.cell_type == "code" else None
+        tree = notebook_cells.parse(cell.source) if cell.cell_type == "code" else None
         if tree is None:
             continue
         imports = _imports(tree)
@@ -611,18 +718,31 @@ def notebook_context(nb: NotebookNode) -> Context:
     return context
 
 
-def scan_notebook(nb: NotebookNode, cells: str = "student") -> list[Finding]:
+def assignment_shortcuts(assignment: str) -> dict[str, tuple[str, ...]]:
+    """The ``SHORTCUTS`` of the assignment's checks module (``course.grading.ASSIGNMENT``), if it has one."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"course.grading.{assignment}")
+    except ImportError:
+        return {}
+    return {name: tuple(allowed) for name, allowed in getattr(module, "SHORTCUTS", {}).items()}
+
+
+def scan_notebook(
+    nb: NotebookNode, cells: str = "student", shortcuts: Mapping[str, Iterable[str]] | None = None
+) -> list[Finding]:
     """Findings in the code cells of ``nb`` a student may write (``cells="student"``) or in all its code
-    cells (``cells="all"``), in notebook order."""
+    cells (``cells="all"``), in notebook order. ``shortcuts``: see :class:`Context`."""
     if cells not in ("student", "all"):
         raise ValueError(f"cells must be 'student' or 'all', not {cells!r}")
-    context = notebook_context(nb)
+    context = notebook_context(nb, shortcuts)
     findings = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or (cells == "student" and not is_student_cell(cell)):
             continue
-        grade_id = _nbgrader(cell).get("grade_id")
-        for line, category, detail in scan_code(cell.source, context):
+        grade_id = notebook_cells.grade_id(cell)
+        for line, category, detail in scan_code(cell.source, context, grade_id):
             findings.append(Finding(index, grade_id, line, category, detail))
     return findings
 

@@ -16,5 +16,15 @@ GRADED, TIMEOUT, MEMORY, CRASHED, MALFORMED, MISSING = "graded", "timeout", "mem
 STATUSES = (GRADED, TIMEOUT, MEMORY, CRASHED, MALFORMED, MISSING)
 
 # the first columns of reports/grades-ASSIGNMENT.csv; one column per graded cell follows
-REPORT_COLUMNS = ("student", "status", "score", "max_score", "auto_score", "auto_max_score", "needs_manual_grade",
-                  "seconds", "message", "flags")  # fmt: skip
+REPORT_COLUMNS = (
+    "student",
+    "status",
+    "score",
+    "max_score",
+    "auto_score",
+    "auto_max_score",
+    "needs_manual_grade",
+    "seconds",
+    "message",
+    "flags",
+)

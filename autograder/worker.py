@@ -47,7 +47,7 @@ class Job:
         return path
 
     @classmethod
-    def read(cls, path: Path) -> "Job":
+    def read(cls, path: Path) -> Job:
         return cls(**json.loads(path.read_text(encoding="utf-8")))
 
 
@@ -84,11 +84,11 @@ def grade(job: Job) -> dict:
         os.environ[SPEC_ENV] = job.sandbox_spec
     private, log = Path(job.private_root), Path(job.log)
     config = grading_config(job)
-    autograde = run_converter("Autograde", private, job.assignment, job.student, log_path=log, create_student=True,
-                              config=config)  # fmt: skip
+    autograde = run_converter(
+        "Autograde", private, job.assignment, job.student, log_path=log, create_student=True, config=config
+    )
     if autograde.ok:
-        feedback = run_converter("GenerateFeedback", private, job.assignment, job.student, log_path=log,
-                                 config=config)  # fmt: skip
+        feedback = run_converter("GenerateFeedback", private, job.assignment, job.student, log_path=log, config=config)
     else:
         feedback = ConverterResult(False, "skipped: autograding failed")
     outcome = {"stop": None, "message": ""}

@@ -84,10 +84,11 @@ if "COURSE_DATA_DIR" not in os.environ and (ROOT.parent / "shared" / "data").is_
     os.environ["COURSE_DATA_DIR"] = str((ROOT.parent / "shared" / "data").resolve())
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from autograder.batch import STATUSES, Limits, grade_batch  # noqa: E402
+from autograder.batch import Limits, grade_batch  # noqa: E402
 from autograder.release import ensure_registered  # noqa: E402
 from autograder.samples import build_submissions, load_samples  # noqa: E402
 from autograder.sandbox import describe  # noqa: E402
+from autograder.statuses import STATUSES  # noqa: E402
 
 try:  # nbgrader's gradebook code warns about its own session handling on every merge: noise here
     from sqlalchemy.exc import SAWarning
@@ -150,13 +151,17 @@ def grade_once(root: Path, jobs: int, limits: Limits, expected: dict[str, dict])
     def on_done(result) -> None:
         done.append(result.student)
         score = f"{result.auto_score:g}/{result.auto_max_score:g}" if result.auto_max_score else "-"
-        print(f"    [{len(done):>3}/{len(expected)}] {result.student}: {result.status}, autograded {score}, "
-              f"{result.seconds:g} s", flush=True)  # fmt: skip
+        print(
+            f"    [{len(done):>3}/{len(expected)}] {result.student}: {result.status}, autograded {score}, "
+            f"{result.seconds:g} s",
+            flush=True,
+        )
 
     warnings = []
     start = time.perf_counter()
-    results = grade_batch(root, ASSIGNMENT, limits=limits, jobs=jobs, regrade=True, on_done=on_done,
-                          warn=warnings.append)  # fmt: skip
+    results = grade_batch(
+        root, ASSIGNMENT, limits=limits, jobs=jobs, regrade=True, on_done=on_done, warn=warnings.append
+    )
     total = time.perf_counter() - start
     for line in warnings:
         print(f"    {line}", flush=True)
@@ -173,7 +178,8 @@ def grade_once(root: Path, jobs: int, limits: Limits, expected: dict[str, dict])
         "total_s": total,
         "seconds_per_submission": total / max(1, len(results)),
         "mean_submission_s": statistics.mean(graded) if graded else 0.0,
-        "statuses": {s: statuses[s] for s in STATUSES if statuses[s]} | {s: n for s, n in statuses.items() if s not in STATUSES},
+        "statuses": {s: statuses[s] for s in STATUSES if statuses[s]}
+        | {s: n for s, n in statuses.items() if s not in STATUSES},
         "unexpected": unexpected,
         "results": [dataclasses.asdict(r) for r in results],
     }
@@ -182,40 +188,60 @@ def grade_once(root: Path, jobs: int, limits: Limits, expected: dict[str, dict])
 def verdicts(runs: list[dict], cpus: int) -> list[tuple[bool | None, str]]:
     """The two targets: (passed, text); passed None means "not judged"."""
     last = max(runs, key=lambda run: run["jobs"])
-    checks: list[tuple[bool | None, str]] = [(
-        last["seconds_per_submission"] <= SECONDS_PER_SUBMISSION_TARGET,
-        f"<= {SECONDS_PER_SUBMISSION_TARGET:g} s per submission at --jobs {last['jobs']} "
-        f"({last['seconds_per_submission']:.1f} s: {last['total_s']:.1f} s for {last['submissions']})",
-    )]  # fmt: skip
+    checks: list[tuple[bool | None, str]] = [
+        (
+            last["seconds_per_submission"] <= SECONDS_PER_SUBMISSION_TARGET,
+            f"<= {SECONDS_PER_SUBMISSION_TARGET:g} s per submission at --jobs {last['jobs']} "
+            f"({last['seconds_per_submission']:.1f} s: {last['total_s']:.1f} s for {last['submissions']})",
+        )
+    ]
     judged = [run for run in runs if run.get("efficiency") is not None and 1 < run["jobs"] <= cpus]
     if judged:
         worst = min(judged, key=lambda run: run["efficiency"])
-        checks.append((
-            worst["efficiency"] >= EFFICIENCY_TARGET,
-            f"parallel efficiency >= {EFFICIENCY_TARGET:g} for 1 < jobs <= {cpus} CPUs "
-            f"(worst {worst['efficiency']:.2f} at --jobs {worst['jobs']}: speed-up {worst['speedup']:.2f}x)",
-        ))  # fmt: skip
+        checks.append(
+            (
+                worst["efficiency"] >= EFFICIENCY_TARGET,
+                f"parallel efficiency >= {EFFICIENCY_TARGET:g} for 1 < jobs <= {cpus} CPUs "
+                f"(worst {worst['efficiency']:.2f} at --jobs {worst['jobs']}: speed-up {worst['speedup']:.2f}x)",
+            )
+        )
     else:
         why = "no jobs=1 baseline" if not any(run["jobs"] == 1 for run in runs) else f"no jobs value in 2..{cpus}"
         checks.append((None, f"parallel efficiency >= {EFFICIENCY_TARGET:g}: not judged ({why})"))
     wrong = sum(len(run["unexpected"]) for run in runs)
-    checks.append((  # not a target: the timings only mean something when grading worked
-        wrong == 0,
-        "every submission got the status its sample expects (the timings measure normal grading)"
-        + (f": {wrong} did not, see above" if wrong else ""),
-    ))  # fmt: skip
+    checks.append(
+        (  # not a target: the timings only mean something when grading worked
+            wrong == 0,
+            "every submission got the status its sample expects (the timings measure normal grading)"
+            + (f": {wrong} did not, see above" if wrong else ""),
+        )
+    )
     return checks
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--copies", type=int, default=None, help=f"submissions to grade (default {DEFAULT_COPIES})")
-    parser.add_argument("--jobs", type=_int_list, default=None, metavar="LIST",
-                        help="comma-separated --jobs values to time (default 1,2)")  # fmt: skip
-    parser.add_argument("--mix", type=_name_list, default=list(DEFAULT_MIX), metavar="LIST",
-                        help=f"sample specs to cycle through (default {','.join(DEFAULT_MIX)})")  # fmt: skip
-    parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB,
-                        help=f"address-space limit of each kernel (default {DEFAULT_MEMORY_MB}; 0: none)")  # fmt: skip
+    parser.add_argument(
+        "--jobs",
+        type=_int_list,
+        default=None,
+        metavar="LIST",
+        help="comma-separated --jobs values to time (default 1,2)",
+    )
+    parser.add_argument(
+        "--mix",
+        type=_name_list,
+        default=list(DEFAULT_MIX),
+        metavar="LIST",
+        help=f"sample specs to cycle through (default {','.join(DEFAULT_MIX)})",
+    )
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        default=DEFAULT_MEMORY_MB,
+        help=f"address-space limit of each kernel (default {DEFAULT_MEMORY_MB}; 0: none)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 4 submissions, jobs 1,2")
     parser.add_argument("--keep", action="store_true", help="keep the temporary course root (its path is printed)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write every run and the verdicts here")
@@ -241,8 +267,12 @@ def main(argv=None) -> int:
     runs: list[dict] = []
     try:
         expected = build_course(course_root, args.mix, copies)
-        print(f"course root: {course_root} ({copies} submissions of {ASSIGNMENT}, mix {','.join(args.mix)})", flush=True)
-        warning = ensure_registered(course_root, ASSIGNMENT, course_root / "reports" / "logs" / ASSIGNMENT / "_register.log")
+        print(
+            f"course root: {course_root} ({copies} submissions of {ASSIGNMENT}, mix {','.join(args.mix)})", flush=True
+        )
+        warning = ensure_registered(
+            course_root, ASSIGNMENT, course_root / "reports" / "logs" / ASSIGNMENT / "_register.log"
+        )
         if warning:
             print(warning)
         for jobs in jobs_values:
@@ -269,8 +299,10 @@ def main(argv=None) -> int:
         efficiency = f"{run['efficiency']:.2f}" if run["efficiency"] is not None else "-"
         statuses = ", ".join(f"{n} {s}" for s, n in run["statuses"].items())
         note = "  (more jobs than CPUs)" if run["jobs"] > cpus else ""
-        print(f"{run['jobs']:>4}  {run['total_s']:>8.1f}  {run['seconds_per_submission']:>6.1f}  "
-              f"{run['mean_submission_s']:>6.1f}  {speedup:>8}  {efficiency:>10}  {statuses}{note}")  # fmt: skip
+        print(
+            f"{run['jobs']:>4}  {run['total_s']:>8.1f}  {run['seconds_per_submission']:>6.1f}  "
+            f"{run['mean_submission_s']:>6.1f}  {speedup:>8}  {efficiency:>10}  {statuses}{note}"
+        )
     for run in runs:
         for line in run["unexpected"]:
             print(f"  unexpected status at --jobs {run['jobs']}: {line}")
@@ -280,7 +312,10 @@ def main(argv=None) -> int:
     for ok, text in checks:
         print(f"{'PASS' if ok else 'FAIL' if ok is False else 'SKIP'}  {text}")
     failed = any(ok is False for ok, _ in checks)
-    print(f"\n{'SOME TARGETS FAIL' if failed else 'ALL JUDGED TARGETS PASS'} ({time.perf_counter() - started:.0f} s in all)")
+    print(
+        f"\n{'SOME TARGETS FAIL' if failed else 'ALL JUDGED TARGETS PASS'} "
+        f"({time.perf_counter() - started:.0f} s in all)"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         report = {

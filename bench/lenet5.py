@@ -9,8 +9,8 @@ inputs, and times both with ``course.train.fit``:
   ``validation_split=0.1`` (so it trains on the first 90% of the training set
   and validates on the last 10% after every epoch).
 * **course**: ``lenet5(modern=True, batch_norm=True)`` compiled with
-  ``course.train.compile_recommended`` and trained for
-  ``RECOMMENDED_EPOCHS`` epochs with batches of ``RECOMMENDED_BATCH_SIZE`` on
+  ``course.train.LENET5_BN`` and trained for
+  that recipe's epochs with its batch size on
   the whole training set, without a validation set.
 
 Both use the images padded to 32x32 and scaled to [0, 1] once, before timing
@@ -34,15 +34,16 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-import keras  # noqa: E402
-from keras import layers  # noqa: E402
+import keras
+from keras import layers
 
-from course import data, models, train  # noqa: E402
+from course import data, models, train
 
 SEED_EPOCHS = 10
 SEED_BATCH_SIZE = 128
@@ -92,12 +93,13 @@ def run_seed(x, y, x_test, y_test, seed: int) -> dict:
 
 def run_course(x, y, x_test, y_test, seed: int, *, modern: bool = True, batch_norm: bool = True, epochs=None) -> dict:
     """Train and test the course's recommended setup (or the recipe on another LeNet-5 variant) once."""
-    epochs = epochs or train.RECOMMENDED_EPOCHS
+    recipe = train.LENET5_BN
+    epochs = epochs or recipe.epochs
     train.set_seed(seed)
     model = models.lenet5(modern=modern, batch_norm=batch_norm)
-    train.compile_recommended(model, epochs=epochs, steps_per_epoch=train.count_steps(len(x)))
+    recipe.compile(model, epochs=epochs, steps_per_epoch=train.count_steps(len(x), recipe.batch_size))
     cpu = time.process_time()
-    result = train.fit(model, x, y, epochs=epochs, batch_size=train.RECOMMENDED_BATCH_SIZE, verbose=0)
+    result = train.fit(model, x, y, epochs=epochs, batch_size=recipe.batch_size, verbose=0)
     setup = "course" if (modern and batch_norm) else model.name
     return _record(setup, seed, model, result, time.process_time() - cpu, x_test, y_test)
 
@@ -168,7 +170,7 @@ def summarise(key: str, title: str, pairs: list[dict]) -> dict:
     median_ratio = statistics.median(p["time_ratio"] for p in pairs)
     cpu_ratio = statistics.median(p["cpu_time_ratio"] for p in pairs)
     target = ACCURACY_TARGETS[key]
-    worst_gain = min(c - s for c, s in zip(course_acc, seed_acc))
+    worst_gain = min(c - s for c, s in zip(course_acc, seed_acc, strict=True))
     checks = [
         (
             worst_gain > 0,
@@ -208,16 +210,19 @@ def summarise(key: str, title: str, pairs: list[dict]) -> dict:
 
 
 def classic_epochs(epoch_counts: list[int], repeats: int) -> list[dict]:
-    """The recipe on the classic lenet5() (tanh, average pooling, no BN) on the MNIST kit: test accuracy per epoch budget."""
+    """The LENET5_BN recipe on the classic lenet5() (tanh, average pooling, no BN) on the MNIST kit:
+    test accuracy per epoch budget."""
     (x_raw, y), (x_test_raw, y_test) = data.load_mnist()
     x, x_test = data.pad_and_scale(x_raw), data.pad_and_scale(x_test_raw)
-    print("\n== compile_recommended on the classic lenet5(), MNIST kit (no time target) ==", flush=True)
+    print("\n== the LENET5_BN recipe on the classic lenet5(), MNIST kit (no time target) ==", flush=True)
     runs = []
     for epochs in epoch_counts:
         for r in range(repeats):
             run = run_course(x, y, x_test, y_test, seed=r, modern=False, batch_norm=False, epochs=epochs)
             runs.append(run)
-            print(f"  {epochs:3d} epochs, seed {r}: {run['test_accuracy']:.2%} in {run['wall_time_s']:.1f} s", flush=True)
+            print(
+                f"  {epochs:3d} epochs, seed {r}: {run['test_accuracy']:.2%} in {run['wall_time_s']:.1f} s", flush=True
+            )
     return runs
 
 
@@ -226,8 +231,14 @@ def main(argv=None) -> int:
     parser.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), default=["mnist", "fashion"])
     parser.add_argument("--repeats", type=int, default=2, help="runs of each setup per dataset (seeds 0, 1, ...)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write every run and the verdicts here")
-    parser.add_argument("--classic-epochs", type=int, nargs="*", default=[], metavar="N",
-                        help="also train the classic lenet5() with the recipe for N epochs on MNIST (reported, not judged)")
+    parser.add_argument(
+        "--classic-epochs",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="N",
+        help="also train the classic lenet5() with the recipe for N epochs on MNIST (reported, not judged)",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -242,14 +253,7 @@ def main(argv=None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         report = {
             "device": train.device_summary(),
-            "recipe": {
-                "model": "lenet5(modern=True, batch_norm=True)",
-                "epochs": train.RECOMMENDED_EPOCHS,
-                "batch_size": train.RECOMMENDED_BATCH_SIZE,
-                "optimizer": "SGD, Nesterov momentum 0.9, one-cycle learning rate",
-                "peak_learning_rate": train.RECOMMENDED_PEAK_LR,
-                "weight_decay": f"{train.RECOMMENDED_DECAY_PER_RUN} / total steps",
-            },
+            "recipe": {"model": "lenet5(modern=True, batch_norm=True)", **asdict(train.LENET5_BN)},
             "datasets": results,
             "classic_lenet5_with_recipe": classic,
             "all_passed": passed,

@@ -1,29 +1,31 @@
-"""CNN Architectures in Practice: the small library the course notebooks import.
+"""CNN Architectures in Practice: the library the course's notebooks import.
 
-One module per concern, in the spirit of d2l's library:
+Students use it from the lectures (``notebooks/``) and the assignments
+(``release/``), instead of copying code from one notebook to the next, in the
+spirit of d2l's library. Each module holds one concern, and each function's
+docstring names the lecture that teaches it:
 
-- ``course.data``     offline-first dataset loaders (MNIST, Fashion-MNIST, sample images)
-- ``course.models``   model builders (LeNet-5, its modern variant, MLP and CNN baselines)
-- ``course.train``    seeded, timed training and the device summary
-- ``course.viz``      training curves, confusion matrices, image grids, layer tables
+- ``course.data``       offline-first dataset loaders (MNIST, Fashion-MNIST, sample images)
+- ``course.models``     model builders (LeNet-5, its modern variant, MLP and CNN baselines)
+- ``course.train``      training recipes, seeded and timed training, the device summary
+- ``course.viz``        training curves, confusion matrices, image grids, layer tables
 - ``course.transforms`` image shifts and pixel permutations for the lecture experiments
 - ``course.complexity`` weight-layer counts and multiply-adds per image
-- ``course.runtime``  run modes: full, smoke (CI) and autograde (nbgrader)
-- ``course.grading``  helpers the assignment tests call
-- ``course.handouts`` executes lectures and solutions with papermill and renders HTML
-- ``course.cli``      the ``course`` command (release, grade, handouts, doctor, fmt)
+- ``course.runtime``    run modes (full, smoke, autograde) and the settings each one uses
+- ``course.grading``    the checks the assignments' test cells call: ``course.grading.core``
+  and one module per assignment (``course.grading.lenet5``)
 
-Modules are imported lazily so that ``import course`` stays cheap and does
-not start TensorFlow.
+The instructor's tooling (the ``course`` command, releasing and grading
+assignments, building handouts) lives in the separate ``autograder`` package;
+nothing here imports it. Modules are imported lazily, so ``import course``
+stays cheap and does not start TensorFlow.
 """
 
 import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {
-    "data", "models", "train", "viz", "transforms", "complexity", "runtime", "grading", "notebook_format",
-}
+_SUBMODULES = {"data", "models", "train", "viz", "transforms", "complexity", "runtime", "grading"}
 
 
 def __getattr__(name):

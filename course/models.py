@@ -2,7 +2,7 @@
 
 Every builder returns an *uncompiled* ``keras.Model`` made only of Keras 3
 layers, so it runs on the TensorFlow, JAX and PyTorch backends alike.
-Compile it yourself, or with :func:`course.train.compile_recommended`.
+Compile it yourself, or with a recipe of :mod:`course.train` (``train.LENET5.compile``).
 
 Parameter budgets (trainable parameters, 10 classes)::
 

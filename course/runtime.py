@@ -9,11 +9,21 @@ A notebook runs in one of three modes:
   nbval runs the lectures);
 * **autograde**: nbgrader sets ``NBGRADER_EXECUTION=autograde`` while grading,
   and the assignment shrinks its training budget so a submission grades fast.
+
+Every notebook picks its settings the same way, with :func:`settings`, right
+after its ``parameters`` cell (lecture 01 shows it first)::
+
+    RUN = runtime.settings(SMOKE, full=dict(epochs=EPOCHS, train_samples=TRAIN_SAMPLES),
+                           smoke=dict(epochs=1, train_samples=1000))
+    EPOCHS, TRAIN_SAMPLES = RUN.epochs, RUN.train_samples
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -42,14 +52,70 @@ def mode(smoke_flag: bool = False) -> str:
     return "full"
 
 
-def announce(smoke_flag: bool = False) -> str:
-    """Print (and return) one line saying which mode this run is in."""
+_ANNOUNCEMENTS = {
+    "full": "Run mode: full. The numbers below are the real result.",
+    "smoke": "Run mode: smoke (a tiny run for CI). The numbers below only show that the code runs; "
+    "rerun with SMOKE = False for the real result.",
+    "autograde": "Run mode: autograde (nbgrader). Training uses the small grading budget.",
+}
+
+
+def announce(smoke_flag: bool = False) -> None:
+    """Print one line saying which mode this run is in."""
+    print(_ANNOUNCEMENTS[mode(smoke_flag)])
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The values a notebook runs with in the current mode: ``run.epochs``, ``run["epochs"]``.
+
+    ``replaced`` names the values the mode took from its own settings instead
+    of the parameters cell.
+    """
+
+    mode: str
+    values: Mapping[str, Any]
+    replaced: tuple[str, ...] = field(default=())
+
+    def __getattr__(self, name: str):
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(f"no setting {name!r}; the settings are {', '.join(self.values)}") from None
+
+    def __getitem__(self, name: str):
+        return self.values[name]
+
+    def __str__(self) -> str:
+        shown = ", ".join(f"{key} = {value!r}" for key, value in self.values.items())
+        note = f" ({', '.join(self.replaced)} set by the {self.mode} mode)" if self.replaced else ""
+        return f"Settings: {shown}{note}"
+
+
+def settings(
+    smoke_flag: bool = False,
+    *,
+    full: Mapping[str, Any],
+    smoke: Mapping[str, Any] | None = None,
+    autograde: Mapping[str, Any] | None = None,
+    quiet: bool = False,
+) -> Settings:
+    """The notebook's settings for the current :func:`mode`; prints the mode and the values.
+
+    ``full`` holds the parameters cell's values. In smoke mode the values in
+    ``smoke`` replace theirs; in autograde mode those in ``autograde`` do (or,
+    when it is None, those in ``smoke``: a lecture has no grading budget of
+    its own). A key that is not in ``full`` is an error, so a typo cannot
+    leave a full-size value in a smoke run.
+    """
     name = mode(smoke_flag)
-    text = {
-        "full": "Run mode: full. The numbers below are the real result.",
-        "smoke": "Run mode: smoke (a tiny run for CI). The numbers below only show that the code runs; "
-        "rerun with SMOKE = False for the real result.",
-        "autograde": "Run mode: autograde (nbgrader). Training uses the small grading budget.",
-    }[name]
-    print(text)
-    return name
+    override = {"full": None, "smoke": smoke, "autograde": autograde if autograde is not None else smoke}[name] or {}
+    unknown = sorted(set(override) - set(full))
+    if unknown:
+        raise KeyError(f"settings for {name} mode name values the full mode lacks: {', '.join(unknown)}")
+    values = {**full, **override}
+    result = Settings(name, values, tuple(key for key in override if override[key] != full[key]))
+    if not quiet:
+        announce(smoke_flag)
+        print(result)
+    return result

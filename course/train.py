@@ -1,16 +1,15 @@
-"""Seeded, timed training, the course's recommended LeNet-5 recipe, and the device summary.
+"""Seeded, timed training, the course's training recipes, and the device summary.
 
 The main entry point is :func:`fit`, a thin wrapper around ``model.fit`` that
-also measures how long training took::
+also measures how long training took (lecture 02 introduces it)::
 
     from course import models, train
 
     train.set_seed(0)
     model = models.lenet5(modern=True, batch_norm=True)
-    train.compile_recommended(model, epochs=train.RECOMMENDED_EPOCHS,
-                              steps_per_epoch=train.count_steps(len(x)))
-    result = train.fit(model, x, y, epochs=train.RECOMMENDED_EPOCHS,
-                       batch_size=train.RECOMMENDED_BATCH_SIZE)
+    recipe = train.LENET5_BN
+    recipe.compile(model, epochs=recipe.epochs, steps_per_epoch=train.count_steps(len(x), recipe.batch_size))
+    result = train.fit(model, x, y, epochs=recipe.epochs, batch_size=recipe.batch_size)
     print(result)                   # one line: epochs, samples, time, accuracy
     train.evaluate_accuracy(model, x_test, y_test)
 
@@ -34,20 +33,16 @@ import numpy as np
 from keras import ops
 
 __all__ = [
-    "RECOMMENDED_EPOCHS",
-    "RECOMMENDED_BATCH_SIZE",
-    "RECOMMENDED_PEAK_LR",
-    "RECOMMENDED_DECAY_PER_RUN",
-    "RECOMMENDED_WARMUP",
-    "CLIP_NORM_WITHOUT_BN",
+    "LENET5",
+    "LENET5_BN",
+    "Recipe",
+    "WARMUP",
     "OneCycle",
     "TrainResult",
     "EpochTimer",
     "set_seed",
     "fit",
     "count_steps",
-    "recommended_weight_decay",
-    "compile_recommended",
     "evaluate_accuracy",
     "device_summary",
     "describe_device",
@@ -56,27 +51,12 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------
-# The course's recommended LeNet-5 recipe (see bench/README.md for how it was
-# chosen and what it achieves against the seed's configuration).
+# Training recipes: one per purpose, defined once (see bench/README.md for how
+# they were chosen and what they achieve).
 # --------------------------------------------------------------------------
 
-#: Epochs of the recommended recipe for ``lenet5(modern=True, batch_norm=True)``.
-RECOMMENDED_EPOCHS = 3
-#: Mini-batch size of the recommended recipe.
-RECOMMENDED_BATCH_SIZE = 128
-#: Highest learning rate of the one-cycle schedule (SGD with Nesterov momentum).
-RECOMMENDED_PEAK_LR = 0.2
-#: Weight decay times the run's total number of steps. Keras' decoupled weight
-#: decay shrinks every weight by ``learning_rate * weight_decay`` at each step,
-#: so the recipe uses ``weight_decay = RECOMMENDED_DECAY_PER_RUN / total_steps``:
-#: the same total shrinkage however long the run. That is 0.05 for 3 epochs of
-#: the 10k MNIST kit (237 steps) and 0.0085 for 3 epochs of Fashion-MNIST's 60k
-#: (1,407 steps): the more data, the less regularisation each step needs.
-RECOMMENDED_DECAY_PER_RUN = 12.0
-#: Fraction of all steps spent warming the learning rate up.
-RECOMMENDED_WARMUP = 0.2
-#: Gradient-norm clipping the recipe adds for models without batch normalisation.
-CLIP_NORM_WITHOUT_BN = 1.0
+#: Fraction of all steps spent warming the learning rate up (every recipe's default).
+WARMUP = 0.2
 
 
 @keras.saving.register_keras_serializable(package="course")
@@ -87,10 +67,10 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     ``warmup`` fraction of ``total_steps`` and then falls linearly to 0 at
     ``total_steps`` (and stays 0 after it). The warm-up lets a high peak rate
     be used safely; the decay to zero lets the last steps settle into a
-    minimum (Smith & Topin, 2017, "Super-convergence").
+    minimum (Smith & Topin, 2017, "Super-convergence"). Lecture 02 plots it.
     """
 
-    def __init__(self, peak: float, total_steps: int, warmup: float = RECOMMENDED_WARMUP):
+    def __init__(self, peak: float, total_steps: int, warmup: float = WARMUP):
         if total_steps < 1:
             raise ValueError(f"total_steps must be at least 1, got {total_steps}.")
         if not 0.0 < warmup < 1.0:
@@ -111,7 +91,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "total_steps": self.total_steps, "warmup": self.warmup}
 
 
-def count_steps(n_samples: int, batch_size: int = RECOMMENDED_BATCH_SIZE) -> int:
+def count_steps(n_samples: int, batch_size: int = 128) -> int:
     """Mini-batches per epoch for ``n_samples`` training samples (the last one may be smaller)."""
     return max(1, math.ceil(n_samples / batch_size))
 
@@ -124,55 +104,114 @@ def _has_batch_norm(model) -> bool:
     return False
 
 
-def recommended_weight_decay(total_steps: int) -> float:
-    """The recipe's weight decay for a run of ``total_steps`` steps: ``RECOMMENDED_DECAY_PER_RUN / total_steps``."""
-    return RECOMMENDED_DECAY_PER_RUN / max(1, int(total_steps))
+@dataclass(frozen=True)
+class Recipe:
+    """A training recipe: SGD with Nesterov momentum 0.9 and a :class:`OneCycle` learning rate.
 
+    Each recipe is defined once, below, and named for the networks it was
+    tuned on; notebooks and benchmarks call :meth:`compile` instead of
+    repeating its numbers. Lecture 02 and the ``lenet5`` assignment explain it.
 
-def compile_recommended(model: keras.Model, *, epochs: int, steps_per_epoch: int) -> keras.Model:
-    """Compile ``model`` with the course's recommended LeNet-5 recipe and return it.
-
-    The recipe: SGD with Nesterov momentum 0.9, a :class:`OneCycle` learning
-    rate peaking at ``RECOMMENDED_PEAK_LR`` (0.2) after 20% of the
-    ``epochs * steps_per_epoch`` steps, decoupled weight decay
-    ``RECOMMENDED_DECAY_PER_RUN / (epochs * steps_per_epoch)`` (0.05 for 3
-    epochs of 10,000 images; see :func:`recommended_weight_decay`), sparse
-    categorical cross-entropy and the ``"accuracy"`` metric. ``jit_compile``
-    stays at Keras' ``"auto"``: XLA on a GPU, off on a CPU (where compiling
-    takes longer than it saves on a model this small).
-
-    Train with batches of ``RECOMMENDED_BATCH_SIZE`` (128). Tuned for
-    ``lenet5(modern=True, batch_norm=True)``, which needs only
-    ``RECOMMENDED_EPOCHS`` (3) epochs for 98.6% on the 10k MNIST kit. The
-    classic ``lenet5()`` (tanh, average pooling, no batch norm) learns more
-    slowly with it: 97.7-97.9% after 10 epochs, levelling off near 98% (it
-    overfits 10,000 images; see bench/README.md).
-
-    A model without batch normalisation also gets its gradient clipped to a
-    global norm of ``CLIP_NORM_WITHOUT_BN`` (1.0): without BN a learning rate
-    of 0.2 can wreck a ReLU network in its first steps (one run in three of
-    ``lenet5(modern=True)`` ended at chance level, 11%); with clipping all
-    three reached 97.5-97.8% in 3 epochs. Batch-normalised models are left
-    unclipped, which is cheaper and gave steadier results.
-
-    Args:
-        model: a Keras model with a softmax output and integer labels.
-        epochs: how many epochs you will train for; the schedule reaches zero
-            at the end of the last one, so pass the same number to :func:`fit`.
-        steps_per_epoch: mini-batches per epoch, e.g. ``count_steps(len(x))``.
+    Attributes:
+        purpose: the networks it is tuned for, in words.
+        peak_lr: the highest learning rate of the one-cycle schedule.
+        weight_decay: Keras' decoupled weight decay, which shrinks every weight
+            by ``learning_rate * weight_decay`` at each step; or None when
+            ``decay_per_run`` sets it.
+        decay_per_run: weight decay times the run's number of steps, so that
+            ``weight_decay = decay_per_run / total_steps`` gives the same total
+            shrinkage however long the run (the more data, the less
+            regularisation each step needs); or None.
+        clip_without_batch_norm: global gradient-norm clip for models without
+            batch normalisation (None: never clip).
+        epochs, batch_size: what it was tuned with (pass them to :func:`fit`).
+        warmup: fraction of the steps spent warming up.
     """
-    if epochs < 1 or steps_per_epoch < 1:
-        raise ValueError(f"epochs and steps_per_epoch must be at least 1, got {epochs} and {steps_per_epoch}.")
-    total = epochs * steps_per_epoch
-    optimizer = keras.optimizers.SGD(
-        learning_rate=OneCycle(RECOMMENDED_PEAK_LR, total),
-        momentum=0.9,
-        nesterov=True,
-        weight_decay=recommended_weight_decay(total),
-        global_clipnorm=None if _has_batch_norm(model) else CLIP_NORM_WITHOUT_BN,
-    )
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+
+    purpose: str
+    peak_lr: float
+    epochs: int
+    batch_size: int = 128
+    weight_decay: float | None = None
+    decay_per_run: float | None = None
+    clip_without_batch_norm: float | None = None
+    warmup: float = WARMUP
+
+    def __post_init__(self):
+        if (self.weight_decay is None) == (self.decay_per_run is None):
+            raise ValueError("a Recipe needs exactly one of weight_decay and decay_per_run")
+
+    def weight_decay_for(self, total_steps: int) -> float:
+        """The weight decay of a run of ``total_steps`` steps."""
+        if self.weight_decay is not None:
+            return self.weight_decay
+        return self.decay_per_run / max(1, int(total_steps))
+
+    def compile(self, model: keras.Model, *, epochs: int, steps_per_epoch: int) -> keras.Model:
+        """Compile ``model`` for ``epochs`` epochs of ``steps_per_epoch`` batches and return it.
+
+        The schedule reaches zero at the end of the last epoch, so pass the
+        same ``epochs`` to :func:`fit`; ``steps_per_epoch`` is e.g.
+        ``count_steps(len(x), recipe.batch_size)``. The loss is sparse
+        categorical cross-entropy with the ``"accuracy"`` metric (a softmax
+        output and integer labels). ``jit_compile`` stays at Keras' ``"auto"``:
+        XLA on a GPU, off on a CPU (where compiling takes longer than it saves
+        on models this small).
+        """
+        if epochs < 1 or steps_per_epoch < 1:
+            raise ValueError(f"epochs and steps_per_epoch must be at least 1, got {epochs} and {steps_per_epoch}.")
+        total = epochs * steps_per_epoch
+        clip = None if _has_batch_norm(model) else self.clip_without_batch_norm
+        optimizer = keras.optimizers.SGD(
+            learning_rate=OneCycle(self.peak_lr, total, self.warmup),
+            momentum=0.9,
+            nesterov=True,
+            weight_decay=self.weight_decay_for(total),
+            global_clipnorm=clip,
+        )
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    def __str__(self) -> str:
+        decay = f"{self.weight_decay:g}" if self.weight_decay is not None else f"{self.decay_per_run:g} / total steps"
+        clip = (
+            f", gradients clipped to norm {self.clip_without_batch_norm:g} without batch norm"
+            if (self.clip_without_batch_norm)
+            else ""
+        )
+        return (
+            f"Recipe for {self.purpose}: SGD (Nesterov momentum 0.9), one-cycle learning rate peaking at "
+            f"{self.peak_lr:g} after {self.warmup:.0%} of the steps, weight decay {decay}{clip}; "
+            f"tuned with {self.epochs} epochs in batches of {self.batch_size}."
+        )
+
+
+#: LeNet-5 without batch normalisation, classic (tanh, average pooling) or
+#: modern (ReLU, max pooling): lecture 02 and the ``lenet5`` assignment. A
+#: moderate peak rate trains both variants, so the assignment compares
+#: architectures, not optimisers (the higher rate of :data:`LENET5_BN` can make
+#: the ReLU network diverge without batch norm).
+LENET5 = Recipe(
+    purpose="LeNet-5 without batch normalisation (classic or modern)",
+    peak_lr=0.07,
+    weight_decay=0.005,
+    epochs=30,
+)
+
+#: ``lenet5(modern=True, batch_norm=True)``, the course's fast LeNet-5: 98.6% on
+#: the 10k MNIST kit in 3 epochs (bench/lenet5.py). Weight decay is 0.05 for 3
+#: epochs of the kit (237 steps) and 0.0085 for 3 epochs of Fashion-MNIST's
+#: 60k (1,407 steps). A model without batch norm gets its gradient clipped to a
+#: global norm of 1.0: without clipping, a learning rate of 0.2 wrecked one run in
+#: three of ``lenet5(modern=True)`` in its first steps (11%, chance level); with
+#: it, all three reached 97.5-97.8% in 3 epochs.
+LENET5_BN = Recipe(
+    purpose="LeNet-5 with batch normalisation",
+    peak_lr=0.2,
+    decay_per_run=12.0,
+    clip_without_batch_norm=1.0,
+    epochs=3,
+)
 
 
 # --------------------------------------------------------------------------
@@ -280,7 +319,8 @@ def fit(
     """
     if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
         raise ValueError(
-            "fit() needs a compiled model: call model.compile(...) or train.compile_recommended(model, ...) first."
+            "fit() needs a compiled model: call model.compile(...) or a recipe's compile, e.g. "
+            "train.LENET5.compile(model, epochs=..., steps_per_epoch=...), first."
         )
     timer = EpochTimer()
     n = _num_samples(x)
@@ -431,7 +471,11 @@ def device_summary() -> dict:
 def describe_device() -> str:
     """:func:`device_summary` as one sentence, for notebooks and ``course doctor``."""
     s = device_summary()
-    where = f"{len(s['gpus'])} GPU{'s' if len(s['gpus']) != 1 else ''} ({', '.join(s['gpus'])})" if s["gpus"] else "CPU only"
+    where = (
+        f"{len(s['gpus'])} GPU{'s' if len(s['gpus']) != 1 else ''} ({', '.join(s['gpus'])})"
+        if s["gpus"]
+        else "CPU only"
+    )
     version = f" {s['tensorflow']}" if "tensorflow" in s else ""
     strat = f"MirroredStrategy over {s['replicas']} GPUs" if s["strategy"] == "MirroredStrategy" else "single device"
     return (

@@ -26,7 +26,8 @@ def _check_batch(images: np.ndarray) -> np.ndarray:
     images = np.asarray(images)
     if images.ndim not in (3, 4):
         raise ValueError(
-            f"expected a batch of images shaped (n, height, width) or (n, height, width, channels), got shape {images.shape}"
+            "expected a batch of images shaped (n, height, width) or (n, height, width, channels), "
+            f"got shape {images.shape}"
         )
     return images
 
@@ -53,6 +54,7 @@ def shift_images(images: np.ndarray, dx: int = 0, dy: int = 0, fill: float = 0) 
     out = np.full_like(images, fill)
     if abs(dx) >= width or abs(dy) >= height:
         return out
+
     # Source and destination windows along one axis for a shift s.
     def window(s: int, size: int) -> tuple[slice, slice]:
         return (slice(0, size - s), slice(s, size)) if s >= 0 else (slice(-s, size), slice(0, size + s))

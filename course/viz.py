@@ -45,7 +45,7 @@ def plot_history(history_or_result, metrics: Sequence[str] = ("accuracy", "loss"
     if not present:
         raise KeyError(f"none of the metrics {list(metrics)} was recorded; the history has {sorted(history)}.")
     fig, axes = plt.subplots(1, len(present), figsize=(5 * len(present), 3.6), squeeze=False)
-    for ax, metric in zip(axes[0], present):
+    for ax, metric in zip(axes[0], present, strict=False):
         values = history[metric]
         epochs = np.arange(1, len(values) + 1)
         ax.plot(epochs, values, marker="o", label="training")
@@ -109,7 +109,12 @@ def plot_confusion_matrix(
     fig, ax = plt.subplots(figsize=(size + 1, size))
     image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else None)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class" if normalize else "count")
-    ax.set_xticks(range(n), names, rotation=45 if max(map(len, names)) > 2 else 0, ha="right" if max(map(len, names)) > 2 else "center")
+    ax.set_xticks(
+        range(n),
+        names,
+        rotation=45 if max(map(len, names)) > 2 else 0,
+        ha="right" if max(map(len, names)) > 2 else "center",
+    )
     ax.set_yticks(range(n), names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
@@ -118,8 +123,15 @@ def plot_confusion_matrix(
         for i in range(n):
             for j in range(n):
                 text = f"{values[i, j]:.2f}" if normalize else f"{values[i, j]:d}"
-                ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                        color="white" if values[i, j] > threshold else "black")
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if values[i, j] > threshold else "black",
+                )
     accuracy = np.trace(counts) / max(1, counts.sum())
     ax.set_title(title or f"Confusion matrix (accuracy {accuracy:.2%})")
     fig.tight_layout()
@@ -160,8 +172,9 @@ def show_images(
     nrows = math.ceil(n / ncols)
     caption_lines = 0 if labels is None else max(str(label).count("\n") + 1 for label in labels)
     row_height = 1.5 + 0.2 * caption_lines
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.5 * ncols, row_height * nrows + 0.8), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(1.5 * ncols, row_height * nrows + 0.8), squeeze=False, layout="constrained"
+    )
     for i, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])

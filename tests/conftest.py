@@ -30,7 +30,9 @@ def copy_course(dest: Path, parts: tuple[str, ...] = ("source", "release")) -> P
     shutil.copy2(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
     for part in parts:
         if (ROOT / part).exists():
-            shutil.copytree(ROOT / part, dest / part, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+            shutil.copytree(
+                ROOT / part, dest / part, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+            )
     return dest
 
 
@@ -59,9 +61,9 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 
 
 def run_course(*args: str, cwd: Path | None = None, timeout: float = 600, **env: str):
-    """Run ``python -m course.cli ARGS`` (what the ``course`` script runs) and capture its output."""
+    """Run ``python -m autograder.cli ARGS`` (what the ``course`` script runs) and capture its output."""
     return subprocess.run(
-        [sys.executable, "-m", "course.cli", *args],
+        [sys.executable, "-m", "autograder.cli", *args],
         cwd=cwd or ROOT,
         env=subprocess_env(**env),
         capture_output=True,

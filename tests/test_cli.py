@@ -8,7 +8,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import ROOT
 
 SUBCOMMANDS = ["release", "grade", "handouts", "doctor", "fmt"]
@@ -116,8 +115,9 @@ def test_doctor_reports_without_crashing(course_cli):
 
 
 def test_doctor_reports_missing_data_as_a_line(course_cli, tmp_path):
-    proc = course_cli("doctor", timeout=300, COURSE_DATA_DIR=str(tmp_path / "nothing-here"), COURSE_OFFLINE="1",
-                      HOME=str(tmp_path))  # fmt: skip
+    proc = course_cli(
+        "doctor", timeout=300, COURSE_DATA_DIR=str(tmp_path / "nothing-here"), COURSE_OFFLINE="1", HOME=str(tmp_path)
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()

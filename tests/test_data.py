@@ -35,8 +35,10 @@ MNIST_URL = data.KERAS_DATASETS_URL + "mnist.npz"
 
 def _kit_path() -> Path:
     if not REAL_KIT:
-        pytest.skip("COURSE_DATA_DIR is not set: the offline data kit is needed for real-data tests "
-                    "(CI sets it; locally: export COURSE_DATA_DIR=/path/to/shared/data)")
+        pytest.skip(
+            "COURSE_DATA_DIR is not set: the offline data kit is needed for real-data tests "
+            "(CI sets it; locally: export COURSE_DATA_DIR=/path/to/shared/data)"
+        )
     kit = Path(REAL_KIT)
     if not kit.is_absolute():
         kit = PROJECT_ROOT / kit
@@ -141,11 +143,16 @@ def test_real_kit_mnist_layout_and_report(monkeypatch, capsys):
     assert x_train.max() == 255 and x_train.min() == 0
     path = kit.resolve() / "mnist" / "mnist-10k.npz"
     assert capsys.readouterr().out == (
-        f"MNIST: offline kit ({path}): 10,000 training images (a subset of the official 60,000), "
-        "10,000 test images.\n")
+        f"MNIST: offline kit ({path}): 10,000 training images (a subset of the official 60,000), 10,000 test images.\n"
+    )
     info = data.source_info("mnist")
     assert (info.origin, info.path, info.n_train, info.n_test, info.is_subset) == (
-        "kit", str(path), 10_000, 10_000, True)
+        "kit",
+        str(path),
+        10_000,
+        10_000,
+        True,
+    )
     assert str(info) == info.note
 
 
@@ -342,15 +349,22 @@ def test_truncated_npz_is_refused(monkeypatch, tmp_path):
         data.load_mnist()
 
 
-@pytest.mark.parametrize("change, expected", [
-    (lambda a: a.update(x_train=np.zeros((20, 28, 27), np.uint8)),
-     r"x_train has shape \(20, 28, 27\), expected \(n, 28, 28\)"),
-    (lambda a: a.update(y_test=np.zeros(9, np.uint8)),
-     "label count mismatch in the test split: 10 images but 9 labels"),
-    (lambda a: a.update(y_train=np.full(20, 10, np.uint8)), r"labels from 10 to 10; expected 0..9"),
-    (lambda a: a.update(x_test=np.zeros((10, 28, 28), np.float32)), "expected uint8 pixels"),
-    (lambda a: a.pop("y_test"), "missing key"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (
+            lambda a: a.update(x_train=np.zeros((20, 28, 27), np.uint8)),
+            r"x_train has shape \(20, 28, 27\), expected \(n, 28, 28\)",
+        ),
+        (
+            lambda a: a.update(y_test=np.zeros(9, np.uint8)),
+            "label count mismatch in the test split: 10 images but 9 labels",
+        ),
+        (lambda a: a.update(y_train=np.full(20, 10, np.uint8)), r"labels from 10 to 10; expected 0..9"),
+        (lambda a: a.update(x_test=np.zeros((10, 28, 28), np.float32)), "expected uint8 pixels"),
+        (lambda a: a.pop("y_test"), "missing key"),
+    ],
+)
 def test_wrong_layout_npz_is_refused(monkeypatch, tmp_path, change, expected):
     kit = _kit_with(monkeypatch, tmp_path)
     arrays = mnist_arrays()
@@ -379,8 +393,10 @@ def test_wrong_idx_magic_is_refused(monkeypatch, tmp_path):
     # a label file stored under an image file's name
     (folder / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(arrays["y_test"])))
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "kit"))
-    with pytest.raises(data.CorruptDatasetError,
-                       match=r"t10k-images-idx3-ubyte.gz: IDX magic number is 0x00000801, expected 0x00000803"):
+    with pytest.raises(
+        data.CorruptDatasetError,
+        match=r"t10k-images-idx3-ubyte.gz: IDX magic number is 0x00000801, expected 0x00000803",
+    ):
         data.load_fashion_mnist()
 
 
@@ -649,9 +665,12 @@ def test_pad_and_scale_refuses_bad_input():
 
 
 def test_import_does_not_start_tensorflow():
-    code = ("import sys, course.data; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "{'tensorflow', 'keras', 'jax', 'torch', 'mlxtend', 'skimage'}))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                            timeout=60, check=True)
+    code = (
+        "import sys, course.data; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'tensorflow', 'keras', 'jax', 'torch', 'mlxtend', 'skimage'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
     assert result.stdout.strip() == "[]"

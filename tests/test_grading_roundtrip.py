@@ -55,12 +55,17 @@ def _digest(path) -> str:
 
 def _guarded_files(root):
     """Files a submission must not be able to change (the grader reads them)."""
-    import course
-
     from pathlib import Path
 
+    import course
+
     package = Path(course.__file__).resolve().parent
-    return [package / "grading.py", root / "nbgrader_config.py", root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"]
+    return [
+        package / "grading" / f"{ASSIGNMENT}.py",
+        package / "grading" / "core.py",
+        root / "nbgrader_config.py",
+        root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+    ]
 
 
 def _course_with(course_copy, name: str, students):
@@ -115,9 +120,22 @@ def test_samples_cover_the_required_cases():
     for status in ("malformed", "missing", "crashed", "memory", "timeout"):
         assert any(e.get("status") == status for e in expects), status
     names = {s.student for s in SAMPLES}
-    attacks = {"patch-grading", "fake-grading-name", "patch-numpy", "fake-guard", "swallow-exceptions",
-               "input-transformer", "ast-transformer", "fake-output", "edit-metadata", "shuffled-cells",
-               "write-files", "sys-exit", "os-exit", "exit-call"}  # fmt: skip
+    attacks = {
+        "patch-grading",
+        "fake-grading-name",
+        "patch-numpy",
+        "fake-guard",
+        "swallow-exceptions",
+        "input-transformer",
+        "ast-transformer",
+        "fake-output",
+        "edit-metadata",
+        "shuffled-cells",
+        "write-files",
+        "sys-exit",
+        "os-exit",
+        "exit-call",
+    }
     assert attacks <= names
     assert {"broken-json", "wrong-nbformat", "empty-file", "huge-output", "misnamed", "no-notebook"} <= names
     assert all(s.description for s in SAMPLES)
@@ -195,7 +213,11 @@ def test_gradebook_matches_the_report(graded):
 @pytest.mark.slow
 def test_no_kernel_process_is_left_behind(graded):
     psutil = pytest.importorskip("psutil")
-    left = [p.info for p in psutil.process_iter(["pid", "uids", "name"]) if p.info["uids"] and p.info["uids"].real >= BASE_UID]
+    left = [
+        p.info
+        for p in psutil.process_iter(["pid", "uids", "name"])
+        if p.info["uids"] and p.info["uids"].real >= BASE_UID
+    ]
     assert not left, f"processes of the sandbox users survived the batch: {left[:5]}"
 
 
@@ -251,7 +273,9 @@ def test_attacks_score_without_the_guard(course_copy):
     assert len(attacks) >= 5
     root = _course_with(course_copy, "undefended", {s.student for s in attacks})
     limits = Limits(memory_mb=6144, cpu_s=60, processes=256, cell_s=60, notebook_s=300)
-    results = {r.student: r for r in grade_batch(root, ASSIGNMENT, limits=limits, jobs=2, guard=False, warn=lambda _: None)}
+    results = {
+        r.student: r for r in grade_batch(root, ASSIGNMENT, limits=limits, jobs=2, guard=False, warn=lambda _: None)
+    }
     for sample in attacks:
         assert results[sample.student].auto_score == sample.expect["undefended_auto_score"], results[sample.student]
 

@@ -6,9 +6,9 @@ import shutil
 
 import nbformat
 import pytest
-
-from course.handouts import handout_notebooks, output_stem, strip_native_logs
 from conftest import ROOT
+
+from autograder.handouts import handout_notebooks, output_stem, strip_native_logs
 
 NOTEBOOKS = handout_notebooks(ROOT)
 
@@ -65,13 +65,23 @@ def test_a_failing_notebook_is_named_and_the_others_still_run(course_cli, tmp_pa
 def test_native_tensorflow_log_lines_are_dropped():
     cell = nbformat.v4.new_code_cell("import keras")
     cell.outputs = [
-        nbformat.v4.new_output("stream", name="stderr", text=(
-            "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-            "I0000 00:00:1795658958.471257    3124 port.cc:153] oneDNN custom operations are on.\n"
-            "E0000 00:00:1795658961.504465    3124 cuda_platform.cc:52] failed call to cuInit\n")),
-        nbformat.v4.new_output("stream", name="stderr", text="I0000 00:00:17.5    31 port.cc:1] x\nUserWarning: kept\n"),
+        nbformat.v4.new_output(
+            "stream",
+            name="stderr",
+            text=(
+                "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+                "I0000 00:00:1795658958.471257    3124 port.cc:153] oneDNN custom operations are on.\n"
+                "E0000 00:00:1795658961.504465    3124 cuda_platform.cc:52] failed call to cuInit\n"
+            ),
+        ),
+        nbformat.v4.new_output(
+            "stream", name="stderr", text="I0000 00:00:17.5    31 port.cc:1] x\nUserWarning: kept\n"
+        ),
         nbformat.v4.new_output("stream", name="stdout", text="I0000 00:00:17.5    31 port.cc:1] stdout is kept\n"),
     ]
     nb = nbformat.v4.new_notebook(cells=[cell])
     assert strip_native_logs(nb) == 4
-    assert [o.text for o in nb.cells[0].outputs] == ["UserWarning: kept\n", "I0000 00:00:17.5    31 port.cc:1] stdout is kept\n"]
+    assert [o.text for o in nb.cells[0].outputs] == [
+        "UserWarning: kept\n",
+        "I0000 00:00:17.5    31 port.cc:1] stdout is kept\n",
+    ]

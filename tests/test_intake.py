@@ -240,7 +240,9 @@ def test_unreadable_file_errors_are_reported(tmp_path, monkeypatch):
 
 def test_the_batch_refuses_linked_folders_and_notebooks(tmp_path):
     """A link in submitted/ could make the grader (which reads more than students can) read the solution."""
-    from autograder.batch import MALFORMED, Submission, inspect as batch_inspect
+    from autograder.batch import Submission
+    from autograder.batch import inspect as batch_inspect
+    from autograder.statuses import MALFORMED
 
     solution = tmp_path / "source" / "lenet5"
     solution.mkdir(parents=True)

@@ -59,7 +59,14 @@ def test_deleted_duplicated_and_moved_cells_are_put_right():
     release = _release()
     submitted = nbformat.from_dict(release)
     test_cell = submitted.cells[3]
-    submitted.cells = [submitted.cells[0], test_cell, submitted.cells[1], submitted.cells[2], test_cell, submitted.cells[5]]
+    submitted.cells = [
+        submitted.cells[0],
+        test_cell,
+        submitted.cells[1],
+        submitted.cells[2],
+        test_cell,
+        submitted.cells[5],
+    ]
     del submitted.cells[0]  # the intro goes too
     out, notes = normalise(submitted, release)
     assert _ids(out) == _ids(release)

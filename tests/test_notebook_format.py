@@ -6,9 +6,9 @@ import ast
 
 import nbformat
 import pytest
-
 from conftest import ROOT
-from course.notebook_format import authored_notebooks, unformatted
+
+from autograder.notebook_format import authored_notebooks, unformatted
 
 NOTEBOOKS = authored_notebooks(ROOT)
 IDS = [str(p.relative_to(ROOT)) for p in NOTEBOOKS]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+from conftest import ROOT
 
 from autograder.leaks import check_release, find_leaks, secret_lines
 from autograder.nbgrader_env import assignments
 from autograder.release import differences
-from conftest import ROOT
 
 ASSIGNMENTS = assignments(ROOT)
 

@@ -7,7 +7,8 @@ import csv
 import matplotlib
 import pytest
 
-from autograder.report import FIXED_COLUMNS, IGNORED_COLUMNS, pass_rates, plot_scores, read_grades, status_counts
+from autograder.records import GradeResult
+from autograder.report import FIXED_COLUMNS, pass_rates, plot_scores, read_grades, status_counts, write_csv
 from autograder.statuses import STATUSES
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -63,10 +64,41 @@ def _assert_png(path):
     assert path.stat().st_size > 5000
 
 
-def test_the_batch_fixed_columns_are_known():
-    """No column the batch always writes is taken for a graded cell."""
-    batch = pytest.importorskip("autograder.batch", exc_type=ImportError)
-    assert set(batch.FIXED_COLUMNS) <= set(FIXED_COLUMNS) | set(IGNORED_COLUMNS)
+def _result(student, status, cells, **extra):
+    return GradeResult(student, status, score=sum(v or 0 for v in cells.values()), max_score=9, cells=cells, **extra)
+
+
+@pytest.mark.parametrize("notebooks", [1, 2])
+def test_what_the_batch_writes_reads_back_as_the_graded_cells(tmp_path, notebooks):
+    """write_csv's columns and read_grades' graded cells agree: every cell column and nothing else is a test,
+    even when the fixed columns hold numbers (seconds, scores) or numeric-looking text (message, flags)."""
+    names = ["lenet5:test_pad_images", "lenet5:test_shapes", "lenet5:written_answer"]
+    if notebooks == 2:
+        names[1] = "extra:test_shapes"
+    rows = [
+        _result(
+            "bob", "graded", dict(zip(names, [2.0, 3.0, None], strict=True)), seconds=12.5, message="12", flags="3"
+        ),
+        _result("alice", "timeout", dict(zip(names, [2.0, 0.0, 4.0], strict=True)), seconds=30.0, message="used 30 s"),
+        _result("carol", "missing", dict(zip(names, [0.0, 0.0, 0.0], strict=True))),
+    ]
+    path = write_csv(tmp_path / "grades.csv", rows)
+    grades = read_grades(path)
+    expected = names if notebooks == 2 else [name.split(":", 1)[1] for name in names]
+    assert grades.tests == expected
+    assert [row["student"] for row in grades.rows] == ["alice", "bob", "carol"]
+    bob = grades.rows[1]
+    assert (bob["status"], bob["seconds"], bob["message"], bob["flags"]) == ("graded", "12.5", "12", "3")
+    assert bob[expected[2]] == "" and bob[expected[1]] == "3"  # waiting for manual grading: empty
+    assert status_counts(path) == {"graded": 1, "timeout": 1, "memory": 0, "crashed": 0, "malformed": 0, "missing": 1}
+
+
+def test_write_csv_can_keep_other_students_rows(tmp_path):
+    path = write_csv(tmp_path / "grades.csv", [_result("alice", "graded", {"nb:t": 1.0})])
+    write_csv(path, [_result("bob", "missing", {"nb:t": 0.0})], merge=True)
+    assert [(r["student"], r["t"]) for r in read_grades(path).rows] == [("alice", "1"), ("bob", "0")]
+    write_csv(path, [_result("bob", "graded", {"nb:t": 2.0})])
+    assert [r["student"] for r in read_grades(path).rows] == ["bob"]
 
 
 def test_status_counts(tmp_path):

@@ -61,8 +61,12 @@ def test_limits_are_set(tmp_path):
 @needs["limits"]
 def test_a_bad_spec_is_refused_in_one_line(tmp_path):
     (tmp_path / "spec.json").write_text("{not json", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "autograder.sandbox", str(tmp_path / "spec.json"), "--", "true"],
-                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder.sandbox", str(tmp_path / "spec.json"), "--", "true"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 70 and proc.stderr.startswith("[sandbox] could not start the kernel")
     assert "Traceback" not in proc.stderr
 
@@ -115,21 +119,35 @@ def can(action):
     except OSError:
         return False
 print(json.dumps({{
-    "secret": can(lambda: open({str(root / 'source' / 'secret.txt')!r}).read()),
-    "gradebook": can(lambda: open({str(root / 'gradebook.db')!r}).read()),
-    "read_lib": can(lambda: open({str(readonly / 'module.py')!r}).read()),
-    "write_lib": can(lambda: open({str(readonly / 'module.py')!r}, "a").write("y")),
+    "secret": can(lambda: open({str(root / "source" / "secret.txt")!r}).read()),
+    "gradebook": can(lambda: open({str(root / "gradebook.db")!r}).read()),
+    "read_lib": can(lambda: open({str(readonly / "module.py")!r}).read()),
+    "write_lib": can(lambda: open({str(readonly / "module.py")!r}, "a").write("y")),
     "write_work": can(lambda: open("out.txt", "w").write("ok")),
-    "host_tmp": can(lambda: open({str(tmp_path / 'outside.txt')!r}).read()),
+    "host_tmp": can(lambda: open({str(tmp_path / "outside.txt")!r}).read()),
     "own_tmp": can(lambda: open("/tmp/mine", "w").write("ok")),
     "cwd": os.getcwd(),
 }}))
 """
-    spec = Spec(uid=uid, hide=[str(root), *PYTHON["hide"]], expose_ro=[str(readonly), *PYTHON["expose_ro"]],
-                expose_rw=[str(work), str(home)], private_tmp=True, home=str(home))  # fmt: skip
+    spec = Spec(
+        uid=uid,
+        hide=[str(root), *PYTHON["hide"]],
+        expose_ro=[str(readonly), *PYTHON["expose_ro"]],
+        expose_rw=[str(work), str(home)],
+        private_tmp=True,
+        home=str(home),
+    )
     got = _run(spec, code, tmp_path, cwd=work)
-    assert got == {"secret": False, "gradebook": False, "read_lib": True, "write_lib": False, "write_work": True,
-                   "host_tmp": False, "own_tmp": True, "cwd": str(work)}  # fmt: skip
+    assert got == {
+        "secret": False,
+        "gradebook": False,
+        "read_lib": True,
+        "write_lib": False,
+        "write_work": True,
+        "host_tmp": False,
+        "own_tmp": True,
+        "cwd": str(work),
+    }
     assert (work / "out.txt").read_text() == "ok", "the work folder is the real one"
 
 
@@ -140,8 +158,10 @@ def test_kill_user_ends_every_process_of_a_slot(tmp_path):
     spec = Spec(uid=uid, nproc=32, **PYTHON)
     path = spec.write(tmp_path / "spec.json")
     code = "import os, time\nfor _ in range(3):\n    if os.fork() == 0:\n        time.sleep(300)\ntime.sleep(300)"
-    proc = subprocess.Popen([sys.executable, "-m", "autograder.sandbox", str(path), "--", sys.executable, "-c", code],
-                            start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autograder.sandbox", str(path), "--", sys.executable, "-c", code],
+        start_new_session=True,
+    )
     psutil = pytest.importorskip("psutil")
 
     def mine():

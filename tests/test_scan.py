@@ -7,7 +7,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.samples import Sample, build_notebook
-from autograder.scan import Finding, scan_code, scan_notebook, summarize
+from autograder.scan import Finding, assignment_shortcuts, scan_code, scan_notebook, summarize
 
 ASSIGNMENT = "lenet5"
 
@@ -144,13 +144,43 @@ def test_finding_str_without_grade_id():
     assert str(Finding(3, None, 2, "exit", "os._exit")) == "cell 3, line 2: exiting the kernel (os._exit)"
 
 
-def test_reference_solution_has_no_finding(course_root):
+def _solution(course_root, **edits) -> nbformat.NotebookNode:
     release = course_root / "release" / ASSIGNMENT
-    for source in sorted((course_root / "source" / ASSIGNMENT).glob("*.ipynb")):
-        text = build_notebook(Sample(student="s", base="solution"), release / source.name, source)
-        nb = nbformat.reads(text, as_version=4)
-        assert scan_notebook(nb) == []
-        assert scan_notebook(nb, cells="all") == []
+    source = course_root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    return nbformat.reads(
+        build_notebook(Sample(student="s", base="solution", **edits), release / source.name, source), 4
+    )
+
+
+def test_reference_solution_has_no_finding(course_root):
+    nb = _solution(course_root)
+    shortcuts = assignment_shortcuts(ASSIGNMENT)
+    assert "course.models.lenet5" in shortcuts  # the assignment declares its shortcuts
+    assert scan_notebook(nb, shortcuts=shortcuts) == []
+    assert scan_notebook(nb, cells="all", shortcuts=shortcuts) == []
+
+
+@pytest.mark.parametrize(
+    "grade_id, code",
+    [
+        ("pad_images", "def pad_images(x):\n    return data.pad_and_scale(x)"),
+        ("pad_images", "from course.data import pad_and_scale as pad_images"),
+        ("build_lenet5", "def build_lenet5(input_shape=(32, 32, 1), num_classes=10):\n    return models.lenet5()"),
+        ("train_lenet5", "import course\nmodel = course.models.lenet5()"),
+    ],
+)
+def test_a_library_call_where_the_task_asks_for_own_code_is_flagged(course_root, grade_id, code):
+    nb = _solution(course_root, replace={grade_id: code})
+    findings = scan_notebook(nb, shortcuts=assignment_shortcuts(ASSIGNMENT))
+    assert {f.category for f in findings} == {"library-shortcut"} and findings[0].grade_id == grade_id
+    assert "your own code" in str(findings[0])
+
+
+def test_the_library_model_is_allowed_where_the_task_allows_it(course_root):
+    nb = _solution(course_root)  # its train_modern cell calls models.lenet5(modern=True)
+    assert "models.lenet5(modern=True)" in next(c.source for c in nb.cells if "modern_model =" in c.source)
+    assert scan_notebook(nb, shortcuts=assignment_shortcuts(ASSIGNMENT)) == []
+    assert assignment_shortcuts("no-such-assignment") == {}
 
 
 def test_release_and_source_have_no_finding(course_root):

@@ -16,7 +16,9 @@ def tiny_data(n=96, seed=0):
 
 
 def tiny_model():
-    model = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((32, 32, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+    )
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -28,7 +30,7 @@ def test_set_seed_makes_initialisation_repeat():
         weights.append([w.copy() for w in models.lenet5().get_weights()])
     train.set_seed(8)
     other = models.lenet5().get_weights()
-    assert all(np.array_equal(a, b) for a, b in zip(*weights))
+    assert all(np.array_equal(a, b) for a, b in zip(*weights, strict=True))
     assert not np.array_equal(weights[0][0], other[0])
 
 
@@ -73,29 +75,38 @@ def test_one_cycle_schedule_shape():
         train.OneCycle(0.1, total_steps=0)
 
 
-def test_compile_recommended_sets_the_recipe_and_trains():
-    assert train.RECOMMENDED_EPOCHS >= 1 and train.RECOMMENDED_BATCH_SIZE >= 1
+def test_recipes_compile_what_they_say_and_train():
     assert train.count_steps(1000, 128) == 8 and train.count_steps(1024, 128) == 8 and train.count_steps(1, 128) == 1
+    recipe = train.LENET5_BN
     train.set_seed(0)
     model = models.lenet5(modern=True, batch_norm=True)
-    assert train.compile_recommended(model, epochs=1, steps_per_epoch=3) is model
+    assert recipe.compile(model, epochs=1, steps_per_epoch=3) is model
     opt = model.optimizer
     assert isinstance(opt, keras.optimizers.SGD) and opt.nesterov and opt.momentum == pytest.approx(0.9)
     schedule = opt.get_config()["learning_rate"]
     assert schedule["class_name"] == "OneCycle"
-    assert schedule["config"] == {"peak": train.RECOMMENDED_PEAK_LR, "total_steps": 3, "warmup": train.RECOMMENDED_WARMUP}
-    assert opt.weight_decay == pytest.approx(train.RECOMMENDED_DECAY_PER_RUN / 3)
+    assert schedule["config"] == {"peak": recipe.peak_lr, "total_steps": 3, "warmup": recipe.warmup}
+    assert opt.weight_decay == pytest.approx(recipe.decay_per_run / 3)
     # The same total decay however long the run: 3 epochs of the 10k kit -> 0.05.
-    assert train.recommended_weight_decay(3 * train.count_steps(10_000)) == pytest.approx(0.0506, abs=1e-4)
+    assert recipe.weight_decay_for(3 * train.count_steps(10_000)) == pytest.approx(0.0506, abs=1e-4)
     assert opt.global_clipnorm is None  # batch norm: no clipping
-    classic = train.compile_recommended(models.lenet5(), epochs=1, steps_per_epoch=3)
-    assert classic.optimizer.global_clipnorm == train.CLIP_NORM_WITHOUT_BN
+    classic = recipe.compile(models.lenet5(), epochs=1, steps_per_epoch=3)
+    assert classic.optimizer.global_clipnorm == recipe.clip_without_batch_norm == 1.0
     x, y = tiny_data(96)
     result = train.fit(model, x, y, epochs=1, batch_size=32, verbose=0)
     assert math.isfinite(result.history["loss"][0])
     assert int(opt.iterations.numpy()) == 3
     with pytest.raises(ValueError):
-        train.compile_recommended(models.lenet5(), epochs=0, steps_per_epoch=3)
+        recipe.compile(models.lenet5(), epochs=0, steps_per_epoch=3)
+
+
+def test_the_lenet5_recipe_has_a_fixed_decay_and_no_clipping():
+    opt = train.LENET5.compile(models.lenet5(modern=True), epochs=2, steps_per_epoch=5).optimizer
+    assert opt.get_config()["learning_rate"]["config"]["peak"] == train.LENET5.peak_lr == 0.07
+    assert opt.weight_decay == pytest.approx(0.005) and opt.global_clipnorm is None
+    assert "0.07" in str(train.LENET5) and "30 epochs" in str(train.LENET5)
+    with pytest.raises(ValueError, match="exactly one"):
+        train.Recipe("nothing", peak_lr=0.1, epochs=1)
 
 
 def test_evaluate_accuracy_on_a_model_with_known_answers():

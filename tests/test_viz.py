@@ -4,12 +4,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-from course import viz  # noqa: E402
+from course import viz
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +27,12 @@ def labelled_axes(fig):
     return [ax for ax in fig.axes if ax.get_xlabel() and ax.get_ylabel()]
 
 
-HISTORY = {"loss": [1.0, 0.5, 0.3], "accuracy": [0.6, 0.8, 0.9], "val_loss": [1.1, 0.6, 0.5], "val_accuracy": [0.5, 0.7, 0.8]}
+HISTORY = {
+    "loss": [1.0, 0.5, 0.3],
+    "accuracy": [0.6, 0.8, 0.9],
+    "val_loss": [1.1, 0.6, 0.5],
+    "val_accuracy": [0.5, 0.7, 0.8],
+}
 
 
 def test_plot_history_accepts_dicts_and_results():
@@ -75,8 +80,9 @@ def test_confusion_matrix_counts_a_known_example():
 def test_show_images_captions_and_grid():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (10, 28, 28, 1), dtype=np.uint8)
-    fig = viz.show_images(images, labels=[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], class_names=list("abcdefghij"), ncols=4,
-                          title="digits")
+    fig = viz.show_images(
+        images, labels=[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], class_names=list("abcdefghij"), ncols=4, title="digits"
+    )
     assert fig._suptitle.get_text() == "digits"
     assert fig._supxlabel.get_text() and fig._supylabel.get_text()
     drawn = [ax for ax in fig.axes if ax.images]
@@ -107,4 +113,8 @@ def test_summary_table_matches_the_model():
     assert table.attrs["trainable_parameters"] == 61_706
     sequential = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     assert viz.summary_table(sequential).to_dict("list") == {
-        "layer": [sequential.layers[0].name], "type": ["Dense"], "output shape": ["3"], "parameters": [15]}
+        "layer": [sequential.layers[0].name],
+        "type": ["Dense"],
+        "output shape": ["3"],
+        "parameters": [15],
+    }

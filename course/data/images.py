@@ -25,9 +25,24 @@ from .sources import (
 # skimage.data photos that ship inside scikit-image (no download needed).
 # Grayscale ones are returned with the grey channel repeated three times.
 SAMPLE_IMAGES = (
-    "astronaut", "chelsea", "coffee", "rocket", "cat", "hubble_deep_field",
-    "immunohistochemistry", "retina", "colorwheel",
-    "camera", "brick", "clock", "coins", "grass", "gravel", "moon", "page", "text",
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "cat",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "colorwheel",
+    "camera",
+    "brick",
+    "clock",
+    "coins",
+    "grass",
+    "gravel",
+    "moon",
+    "page",
+    "text",
 )
 _IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
@@ -49,10 +64,12 @@ def sample_image(name: str = "astronaut") -> np.ndarray:
     search = _Search(f"Sample image {name!r}")
     found = _image_from_kit(name, search) or _image_from_skimage(key, search)
     if found is None:
-        raise search.not_found([
-            f"put a PNG or JPEG photo at $COURSE_DATA_DIR/images/{name}.png",
-            "pip install scikit-image, and use one of its bundled photos: " + ", ".join(SAMPLE_IMAGES),
-        ])
+        raise search.not_found(
+            [
+                f"put a PNG or JPEG photo at $COURSE_DATA_DIR/images/{name}.png",
+                "pip install scikit-image, and use one of its bundled photos: " + ", ".join(SAMPLE_IMAGES),
+            ]
+        )
     source, image = found
     _remember(key, source)
     return image.copy()
@@ -81,7 +98,7 @@ def _image_from_kit(name: str, search: _Search):
     for ext in _IMAGE_EXTENSIONS:
         path = kit / "images" / f"{name}{ext}"
         if path.is_file():
-            (image,) = _read_local(("image",) + _file_key([path]), lambda: (_read_image_file(path),), "kit")
+            (image,) = _read_local(("image",) + _file_key([path]), lambda path=path: (_read_image_file(path),), "kit")
             return _image_source(name, "kit", f"offline kit ({path})", path, image), image
     search.miss(f"offline kit {kit / 'images'}", f"file missing ({name}.png, .jpg or .jpeg)")
     return None

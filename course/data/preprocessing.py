@@ -28,12 +28,13 @@ def pad_and_scale(x, size: int = 32) -> np.ndarray:
         scaled = a.astype(np.float32) / np.float32(255)
     elif np.issubdtype(a.dtype, np.floating):
         if a.size and (not np.all(np.isfinite(a)) or a.min() < 0 or a.max() > 1):
-            raise ValueError("floating-point pixels must already be in [0, 1]; pass the uint8 images "
-                             "to have them divided by 255.")
+            raise ValueError(
+                "floating-point pixels must already be in [0, 1]; pass the uint8 images to have them divided by 255."
+            )
         scaled = a.astype(np.float32)
     else:
         raise TypeError(f"expected integer or floating-point pixels; got dtype {a.dtype}.")
     out = np.zeros((n, size, size, 1), dtype=np.float32)
     top, left = (size - h) // 2, (size - w) // 2
-    out[:, top:top + h, left:left + w, 0] = scaled
+    out[:, top : top + h, left : left + w, 0] = scaled
     return out

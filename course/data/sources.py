@@ -20,9 +20,9 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -58,9 +58,9 @@ class DataSource:
 
     name: str
     origin: str
-    path: Optional[str]
-    n_train: Optional[int]
-    n_test: Optional[int]
+    path: str | None
+    n_train: int | None
+    n_test: int | None
     is_subset: bool
     note: str
 
@@ -91,8 +91,10 @@ def source_info(name: str) -> DataSource:
     key = _key(name)
     if key not in _LAST:
         loaded = ", ".join(sorted(_LAST)) or "nothing yet"
-        raise LookupError(f"{name!r} has not been loaded in this process (loaded: {loaded}); "
-                          "call its loader first, e.g. course.data.load_mnist().")
+        raise LookupError(
+            f"{name!r} has not been loaded in this process (loaded: {loaded}); "
+            "call its loader first, e.g. course.data.load_mnist()."
+        )
     return _LAST[key]
 
 
@@ -129,17 +131,21 @@ class _Search:
         return DatasetNotFoundError("\n".join(lines))
 
 
-def kit_folder() -> Optional[Path]:
-    """The offline kit folder ``$COURSE_DATA_DIR`` names, resolved as the loaders resolve it; None if unset or absent."""
+def kit_folder() -> Path | None:
+    """The offline kit folder ``$COURSE_DATA_DIR`` names, resolved as the loaders resolve it.
+
+    None if the variable is unset or the folder absent."""
     return _kit_dir(_Search("the offline kit"))
 
 
 def keras_cache_folder() -> Path:
-    """The folder the loaders look in first for Keras' cached datasets (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``)."""
+    """The folder the loaders look in first for Keras' cached datasets.
+
+    ``$KERAS_HOME/datasets``, or ``~/.keras/datasets``."""
     return _keras_cache_dirs()[0][0]
 
 
-def _kit_dir(search: _Search) -> Optional[Path]:
+def _kit_dir(search: _Search) -> Path | None:
     """The offline kit folder from ``$COURSE_DATA_DIR``, or None (recorded in ``search``)."""
     raw = os.environ.get("COURSE_DATA_DIR", "").strip()
     if not raw:
@@ -199,9 +205,9 @@ def _cached(key: tuple, read: Callable[[], tuple]) -> tuple:
 
 _ADVICE = {
     "kit": "This file comes from $COURSE_DATA_DIR: replace it with a good copy (the kit's SHA256SUMS "
-           "lists its checksum), or unset COURSE_DATA_DIR to use the other sources.",
+    "lists its checksum), or unset COURSE_DATA_DIR to use the other sources.",
     "keras-cache": "This file is in the Keras cache: delete it, and the next load downloads it again "
-                   "(or uses the other sources when offline).",
+    "(or uses the other sources when offline).",
     "download": "It was just downloaded and passed its checksum; please report this.",
 }
 
@@ -231,8 +237,17 @@ def _count_text(n: int, official: int, what: str) -> tuple[str, bool]:
     return f"{n:,} {what}", False
 
 
-def _dataset_source(key: str, title: str, origin: str, where: str, path, n_train: int, n_test: int,
-                    is_subset: Optional[bool] = None, extra: str = "") -> DataSource:
+def _dataset_source(
+    key: str,
+    title: str,
+    origin: str,
+    where: str,
+    path,
+    n_train: int,
+    n_test: int,
+    is_subset: bool | None = None,
+    extra: str = "",
+) -> DataSource:
     official_train, official_test = OFFICIAL_SIZES[key]
     train_text, sub_train = _count_text(n_train, official_train, "training images")
     test_text, sub_test = _count_text(n_test, official_test, "test images")

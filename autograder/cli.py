@@ -9,7 +9,8 @@
 Every subcommand finds the course root (the folder holding ``nbgrader_config.py``)
 from the working directory, or takes ``--root``. Failures end with one line on
 stderr and a non-zero exit status; set ``COURSE_DEBUG=1`` to see the traceback.
-The work itself lives in the ``autograder`` package.
+This module only parses arguments and prints; each subcommand's work lives in
+its own module of this package (release, batch, handouts, notebook_format).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import platform
 import sys
 from pathlib import Path
 
-from autograder.nbgrader_env import PipelineError, assignments, check_assignment, find_course_root
+from .nbgrader_env import PipelineError, assignments, check_assignment, find_course_root
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -44,7 +45,7 @@ def _rel(root: Path, path: Path) -> str:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from autograder.release import release
+    from .release import release
 
     root = _root(args)
     names = [check_assignment(root, args.assignment)] if args.assignment else assignments(root)
@@ -54,8 +55,11 @@ def cmd_release(args: argparse.Namespace) -> int:
         log = root / "build" / "logs" / f"release-{name}.log"
         print(f"[{index}/{len(names)}] {name}: generating release/{name} from source/{name} ...", flush=True)
         outcome = release(root, name, force=args.force, log_path=log)
-        print(f"[{index}/{len(names)}] {name}: {outcome.action} ({_rel(root, outcome.path)}; no solution or "
-              "hidden test in it)", flush=True)  # fmt: skip
+        print(
+            f"[{index}/{len(names)}] {name}: {outcome.action} ({_rel(root, outcome.path)}; no solution or "
+            "hidden test in it)",
+            flush=True,
+        )
     print(f"gradebook: {_rel(root, root / 'gradebook.db')} knows {', '.join(names)}")
     return 0
 
@@ -70,8 +74,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from autograder.batch import STATUSES, Limits, discover, grade_batch
-    from autograder.sandbox import describe
+    from .batch import Limits, discover, grade_batch
+    from .sandbox import describe
+    from .statuses import STATUSES
 
     total = len(args.student) if args.student else len(discover(root, args.assignment))
     bar = tqdm(total=total, unit="submission", file=sys.stderr, disable=total == 0)
@@ -88,37 +93,58 @@ def cmd_grade(args: argparse.Namespace) -> int:
         bar.write(line)
         bar.update(1)
 
-    limits = Limits(memory_mb=args.memory_mb or None, cpu_s=args.cpu_seconds or None, processes=args.processes or None,
-                    cell_s=int(args.cell_timeout), notebook_s=int(args.timeout))  # fmt: skip
+    limits = Limits(
+        memory_mb=args.memory_mb or None,
+        cpu_s=args.cpu_seconds or None,
+        processes=args.processes or None,
+        cell_s=int(args.cell_timeout),
+        notebook_s=int(args.timeout),
+    )
     jobs = f"{args.jobs} at a time" if args.jobs > 1 else "one at a time"
     print(f"grading {args.assignment}: one process per submission, {jobs}; {limits.describe()}", flush=True)
-    print(describe() if not args.no_sandbox else "sandbox: off (--no-sandbox): kernels run as the grader, without limits",
-          flush=True)  # fmt: skip
+    print(
+        describe() if not args.no_sandbox else "sandbox: off (--no-sandbox): kernels run as the grader, without limits",
+        flush=True,
+    )
     report_path = root / "reports" / f"grades-{args.assignment}.csv"
     try:
-        results = grade_batch(root, args.assignment, limits=limits, students=args.student, jobs=args.jobs,
-                              regrade=args.regrade, sandbox=not args.no_sandbox, report=report_path,
-                              on_start=on_start, on_done=on_done,
-                              warn=lambda w: print(w, file=sys.stderr))  # fmt: skip
+        results = grade_batch(
+            root,
+            args.assignment,
+            limits=limits,
+            students=args.student,
+            jobs=args.jobs,
+            regrade=args.regrade,
+            sandbox=not args.no_sandbox,
+            report=report_path,
+            on_start=on_start,
+            on_done=on_done,
+            warn=lambda w: print(w, file=sys.stderr),
+        )
     finally:
         bar.close()
     plot = _score_plot(root, args.assignment, report_path)
-    counts = ", ".join(f"{sum(r.status == s for r in results)} {s}" for s in STATUSES if any(r.status == s for r in results))
-    print(f"wrote {_rel(root, report_path)} ({counts}){plot}; feedback in feedback/*/{args.assignment}/, "
-          f"logs in reports/logs/{args.assignment}/")  # fmt: skip
+    counts = ", ".join(
+        f"{sum(r.status == s for r in results)} {s}" for s in STATUSES if any(r.status == s for r in results)
+    )
+    print(
+        f"wrote {_rel(root, report_path)} ({counts}){plot}; feedback in feedback/*/{args.assignment}/, "
+        f"logs in reports/logs/{args.assignment}/"
+    )
     return 0
 
 
 def _score_plot(root: Path, assignment: str, report: Path) -> str:
     """Draw reports/scores-ASSIGNMENT.png; the grades are written already, so a failure here only warns."""
-    from autograder.batch import grade_cells
-    from autograder.report import plot_scores
+    from .batch import grade_cells
+    from .report import plot_scores
 
     try:
         max_points = {c.grade_id: c.max_score for c in grade_cells(root, assignment)}
-        out = plot_scores(report, root / "reports" / f"scores-{assignment}.png", f"{assignment}: scores",
-                          max_points=max_points)  # fmt: skip
-    except Exception as err:  # noqa: BLE001 (a plot must never cost the instructor the grades)
+        out = plot_scores(
+            report, root / "reports" / f"scores-{assignment}.png", f"{assignment}: scores", max_points=max_points
+        )
+    except Exception as err:
         print(f"warning: the score plot could not be drawn ({type(err).__name__}: {err})", file=sys.stderr)
         return ""
     return f" and {_rel(root, out)}"
@@ -133,7 +159,8 @@ def cmd_handouts(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from course.handouts import FULL_OUT, SMOKE_OUT, handout_notebooks, prepare_environment, run_one
+    from .handouts import FULL_OUT, SMOKE_OUT, handout_notebooks, prepare_environment, run_one
+
     notebooks = handout_notebooks(root)
     if args.notebooks:
         wanted = [Path(p).resolve() for p in args.notebooks]
@@ -160,8 +187,10 @@ def cmd_handouts(args: argparse.Namespace) -> int:
                 bar.write(f"FAILED  {result.notebook}: {result.error}")
     if failures:
         names = ", ".join(str(f.notebook) for f in failures)
-        raise PipelineError(f"{len(failures)} of {len(notebooks)} notebook(s) failed: {names} "
-                            "(executed copies with the error are in the output folder)")  # fmt: skip
+        raise PipelineError(
+            f"{len(failures)} of {len(notebooks)} notebook(s) failed: {names} "
+            "(executed copies with the error are in the output folder)"
+        )
     print(f"all {len(notebooks)} notebook(s) ran; executed notebooks and HTML in {_rel(root, out_dir)}/")
     return 0
 
@@ -180,6 +209,12 @@ def _try(label: str, probe) -> None:
         print(f"{label}: ERROR {type(err).__name__}: {' | '.join(parts)}")
 
 
+def _sandbox_line() -> str:
+    from .sandbox import describe
+
+    return describe()
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     import importlib.metadata as md
 
@@ -191,12 +226,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     def backend():
         import keras
 
-        return f"{keras.backend.backend()} (keras {keras.__version__}; KERAS_BACKEND={os.environ.get('KERAS_BACKEND', 'unset')})"
+        variable = os.environ.get("KERAS_BACKEND", "unset")
+        return f"{keras.backend.backend()} (keras {keras.__version__}; KERAS_BACKEND={variable})"
 
     _try("Keras backend", backend)
     _try("Device", lambda: __import__("course.train", fromlist=["describe_device"]).describe_device())
     _try("Course root", lambda: _root(args))
-    _try("Grading", lambda: __import__("autograder.sandbox", fromlist=["describe"]).describe())
+    _try("Grading", _sandbox_line)
     print(f"COURSE_DATA_DIR: {os.environ.get('COURSE_DATA_DIR', 'unset')}")
     print("Datasets (each loader prints where its data came from):")
 
@@ -218,7 +254,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_fmt(args: argparse.Namespace) -> int:
-    from course.notebook_format import authored_notebooks, format_in_place, unformatted
+    from .notebook_format import authored_notebooks, format_in_place, unformatted
 
     root = _root(args)
     if args.paths:
@@ -249,7 +285,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from autograder.batch import DEFAULT_CELL_TIMEOUT_S, DEFAULT_CPU_S, DEFAULT_MEMORY_MB, DEFAULT_PROCESSES, DEFAULT_TIMEOUT_S
+    from .batch import DEFAULT_CELL_TIMEOUT_S, DEFAULT_CPU_S, DEFAULT_MEMORY_MB, DEFAULT_PROCESSES, DEFAULT_TIMEOUT_S
 
     parser = argparse.ArgumentParser(
         prog="course",
@@ -257,65 +293,130 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `course COMMAND --help` for each command's options.",
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--root", default=None, metavar="DIR",
-                        help="the course root (default: the folder at or above the working directory "
-                        "that holds nbgrader_config.py)")  # fmt: skip
+    common.add_argument(
+        "--root",
+        default=None,
+        metavar="DIR",
+        help="the course root (default: the folder at or above the working directory that holds nbgrader_config.py)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("release", parents=[common], help="generate release/ from source/ with nbgrader",
-                       description="Generate the student version of assignments (release/A) from source/A with "
-                       "`nbgrader generate_assignment`, check it holds no solution or hidden test, and register "
-                       "the assignment in the gradebook. An existing, different release/A is only replaced "
-                       "with --force.")  # fmt: skip
+    p = sub.add_parser(
+        "release",
+        parents=[common],
+        help="generate release/ from source/ with nbgrader",
+        description="Generate the student version of assignments (release/A) from source/A with "
+        "`nbgrader generate_assignment`, check it holds no solution or hidden test, and register "
+        "the assignment in the gradebook. An existing, different release/A is only replaced "
+        "with --force.",
+    )
     p.add_argument("assignment", nargs="?", help="an assignment in source/ (default: all of them)")
     p.add_argument("--force", action="store_true", help="replace an existing release that differs")
     p.set_defaults(func=cmd_release)
 
-    p = sub.add_parser("grade", parents=[common], help="autograde submitted/*/ASSIGNMENT and write feedback and a CSV",
-                       description="Autograde every submitted/STUDENT/ASSIGNMENT, each in its own process, write "
-                       "feedback HTML (hidden tests removed), reports/grades-ASSIGNMENT.csv with one row per "
-                       "student and a status (graded, timeout, memory, crashed, malformed, missing) and "
-                       "reports/scores-ASSIGNMENT.png. Each notebook runs in a sandbox (see README).")  # fmt: skip
+    p = sub.add_parser(
+        "grade",
+        parents=[common],
+        help="autograde submitted/*/ASSIGNMENT and write feedback and a CSV",
+        description="Autograde every submitted/STUDENT/ASSIGNMENT, each in its own process, write "
+        "feedback HTML (hidden tests removed), reports/grades-ASSIGNMENT.csv with one row per "
+        "student and a status (graded, timeout, memory, crashed, malformed, missing) and "
+        "reports/scores-ASSIGNMENT.png. Each notebook runs in a sandbox (see README).",
+    )
     p.add_argument("assignment")
-    p.add_argument("--student", action="append", metavar="ID",
-                   help="grade only this student (repeatable); the other rows of the CSV are kept")  # fmt: skip
+    p.add_argument(
+        "--student",
+        action="append",
+        metavar="ID",
+        help="grade only this student (repeatable); the other rows of the CSV are kept",
+    )
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="grade N submissions at once (default: 1)")
-    p.add_argument("--regrade", action="store_true",
-                   help="grade every submission again (default: keep rows whose submission, assignment and limits "
-                   "did not change, so an interrupted batch resumes)")  # fmt: skip
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
-                   help=f"wall-clock limit per notebook in seconds (default: {DEFAULT_TIMEOUT_S})")  # fmt: skip
-    p.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT_S, metavar="S",
-                   help=f"wall-clock limit per cell in seconds (default: {DEFAULT_CELL_TIMEOUT_S})")  # fmt: skip
-    p.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, metavar="MB",
-                   help=f"address-space limit (RLIMIT_AS) of the notebook's kernel; 0: none (default: {DEFAULT_MEMORY_MB})")  # fmt: skip
-    p.add_argument("--cpu-seconds", type=int, default=DEFAULT_CPU_S, metavar="S",
-                   help=f"CPU-time limit (RLIMIT_CPU) of the notebook's kernel; 0: none (default: {DEFAULT_CPU_S})")  # fmt: skip
-    p.add_argument("--no-sandbox", action="store_true",
-                   help="start kernels without the sandbox (to debug a submission: no limits, network or private files)")  # fmt: skip
-    p.add_argument("--processes", type=int, default=DEFAULT_PROCESSES, metavar="N",
-                   help=f"processes and threads the kernel's user may run (RLIMIT_NPROC; needs root); 0: none "
-                   f"(default: {DEFAULT_PROCESSES})")  # fmt: skip
+    p.add_argument(
+        "--regrade",
+        action="store_true",
+        help="grade every submission again (default: keep rows whose submission, assignment and limits "
+        "did not change, so an interrupted batch resumes)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="S",
+        help=f"wall-clock limit per notebook in seconds (default: {DEFAULT_TIMEOUT_S})",
+    )
+    p.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=DEFAULT_CELL_TIMEOUT_S,
+        metavar="S",
+        help=f"wall-clock limit per cell in seconds (default: {DEFAULT_CELL_TIMEOUT_S})",
+    )
+    p.add_argument(
+        "--memory-mb",
+        type=int,
+        default=DEFAULT_MEMORY_MB,
+        metavar="MB",
+        help=f"address-space limit (RLIMIT_AS) of the notebook's kernel; 0: none (default: {DEFAULT_MEMORY_MB})",
+    )
+    p.add_argument(
+        "--cpu-seconds",
+        type=int,
+        default=DEFAULT_CPU_S,
+        metavar="S",
+        help=f"CPU-time limit (RLIMIT_CPU) of the notebook's kernel; 0: none (default: {DEFAULT_CPU_S})",
+    )
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="start kernels without the sandbox (to debug a submission: no limits, network or private files)",
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=DEFAULT_PROCESSES,
+        metavar="N",
+        help=f"processes and threads the kernel's user may run (RLIMIT_NPROC; needs root); 0: none "
+        f"(default: {DEFAULT_PROCESSES})",
+    )
     p.set_defaults(func=cmd_grade)
 
-    p = sub.add_parser("handouts", parents=[common], help="execute lectures and solutions, write notebooks and HTML",
-                       description="Execute notebooks/*.ipynb and source/*/*.ipynb with papermill and render HTML. "
-                       "Full mode writes into solutions/; --smoke runs tiny versions into build/handouts-smoke/.")  # fmt: skip
+    p = sub.add_parser(
+        "handouts",
+        parents=[common],
+        help="execute lectures and solutions, write notebooks and HTML",
+        description="Execute notebooks/*.ipynb and source/*/*.ipynb with papermill and render HTML. "
+        "Full mode writes into solutions/; --smoke runs tiny versions into build/handouts-smoke/.",
+    )
     p.add_argument("notebooks", nargs="*", help="only these notebooks (default: all)")
     p.add_argument("--smoke", action="store_true", help="tiny runs: SMOKE=True and COURSE_SMOKE=1")
-    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: solutions/ or build/handouts-smoke/)")
-    p.add_argument("--cell-timeout", type=int, default=None, metavar="S",
-                   help="per-cell time limit in seconds (default: none; 600 with --smoke)")  # fmt: skip
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help="output folder (default: solutions/ or build/handouts-smoke/)"
+    )
+    p.add_argument(
+        "--cell-timeout",
+        type=int,
+        default=None,
+        metavar="S",
+        help="per-cell time limit in seconds (default: none; 600 with --smoke)",
+    )
     p.set_defaults(func=cmd_handouts)
 
-    p = sub.add_parser("doctor", parents=[common], help="versions, device and dataset sources",
-                       description="Print Python, Keras/TensorFlow versions and backend, the compute device, "
-                       "and where each dataset is found. Problems are reported, not raised.")  # fmt: skip
+    p = sub.add_parser(
+        "doctor",
+        parents=[common],
+        help="versions, device and dataset sources",
+        description="Print Python, Keras/TensorFlow versions and backend, the compute device, "
+        "and where each dataset is found. Problems are reported, not raised.",
+    )
     p.set_defaults(func=cmd_doctor)
 
-    p = sub.add_parser("fmt", parents=[common], help="put authored notebooks in canonical form",
-                       description="Rewrite notebooks/ and source/ notebooks in the canonical form (no outputs, "
-                       "minimal metadata). With --check, only list those that are not and exit 1.")  # fmt: skip
+    p = sub.add_parser(
+        "fmt",
+        parents=[common],
+        help="put authored notebooks in canonical form",
+        description="Rewrite notebooks/ and source/ notebooks in the canonical form (no outputs, "
+        "minimal metadata). With --check, only list those that are not and exit 1.",
+    )
     p.add_argument("paths", nargs="*", help="notebooks to format (default: all authored notebooks)")
     p.add_argument("--check", action="store_true", help="change nothing; exit 1 if any notebook is unformatted")
     p.set_defaults(func=cmd_fmt)
@@ -340,8 +441,10 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("COURSE_DEBUG"):
             raise
         first = (str(err).strip().splitlines() or [""])[0]
-        print(f"course {args.command}: error: {type(err).__name__}: {first} (set COURSE_DEBUG=1 for the traceback)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"course {args.command}: error: {type(err).__name__}: {first} (set COURSE_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -15,8 +15,8 @@ lists notebooks that are not formatted and exits 1.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import nbformat
 
