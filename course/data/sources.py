@@ -28,7 +28,7 @@ import numpy as np
 
 # --------------------------------------------------------------------------- constants
 
-OFFICIAL_SIZES = {"mnist": (60_000, 10_000), "fashion_mnist": (60_000, 10_000)}
+OFFICIAL_SIZES = {"mnist": (60_000, 10_000), "fashion_mnist": (60_000, 10_000), "cifar10": (50_000, 10_000)}
 
 # The project root: a relative COURSE_DATA_DIR is also tried against it (course/data/sources.py -> ../..).
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]

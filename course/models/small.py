@@ -1,8 +1,5 @@
-"""Model builders for the course: LeNet-5 (classic and modern) and the Q1 baselines.
-
-Every builder returns an *uncompiled* ``keras.Model`` made only of Keras 3
-layers, so it runs on the TensorFlow, JAX and PyTorch backends alike.
-Compile it yourself, or with a recipe of :mod:`course.train` (``train.LENET5.compile``).
+"""The small models of lectures 01 and 02 and the LeNet-5 assignment: LeNet-5 (classic and modern),
+the MLP and CNN baselines.
 
 Parameter budgets (trainable parameters, 10 classes)::
 

@@ -1,0 +1,124 @@
+"""GoogLeNet, Inception v1 (Szegedy et al. 2015, "Going deeper with convolutions", CVPR), after Table 1,
+without the two auxiliary classifiers; taught in lecture 03 and the GoogLeNet assignment.
+
+An Inception module runs four branches side by side and concatenates them:
+a 1x1 convolution; a 1x1 reduction then a 3x3; a 1x1 reduction then a 5x5; and
+a 3x3 max pool then a 1x1 projection. Every convolution is followed by ReLU.
+:data:`TABLE1` holds each module's filters as the paper's Table 1 gives them
+(#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj): inception 3a outputs
+64 + 128 + 32 + 32 = 256 channels.
+
+Where this build differs from the paper: no local response normalisation after
+the stem's two convolutions (``lrn=True`` adds it), global average pooling in
+place of the 7x7 average pool (the same thing on 224x224 inputs, and it also
+works on smaller ones), and biases on every convolution and the classifier. At
+224x224 with 1000 classes it has 6,998,552 parameters; Table 1's column sums to
+about 6.8 M because it rounds each row (to the nearest thousand) and leaves out
+the biases: 7,516 of them here, and the classifier's 1,025,000 weights appear as
+"1000K".
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from .layers import LocalResponseNorm
+from .scaling import scaled
+
+#: Table 1: name -> (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj)
+TABLE1 = {
+    "3a": (64, 96, 128, 16, 32, 32),
+    "3b": (128, 128, 192, 32, 96, 64),
+    "4a": (192, 96, 208, 16, 48, 64),
+    "4b": (160, 112, 224, 24, 64, 64),
+    "4c": (128, 128, 256, 24, 64, 64),
+    "4d": (112, 144, 288, 32, 64, 64),
+    "4e": (256, 160, 320, 32, 128, 128),
+    "5a": (256, 160, 320, 32, 128, 128),
+    "5b": (384, 192, 384, 48, 128, 128),
+}
+
+
+def _conv(x, filters: int, kernel: int, name: str, strides: int = 1, batch_norm: bool = False):
+    if not batch_norm:
+        return layers.Conv2D(filters, kernel, strides=strides, padding="same", activation="relu", name=name)(x)
+    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+def inception(x, name: str, filters: tuple[int, ...], width: float = 1.0, batch_norm: bool = False):
+    """One Inception module (Figure 2b of the paper): four branches, concatenated along the channels."""
+    f1, r3, f3, r5, f5, fp = (scaled(f, width) for f in filters)
+    b1 = _conv(x, f1, 1, f"inception{name}_1x1", batch_norm=batch_norm)
+    b3 = _conv(
+        _conv(x, r3, 1, f"inception{name}_3x3_reduce", batch_norm=batch_norm),
+        f3,
+        3,
+        f"inception{name}_3x3",
+        batch_norm=batch_norm,
+    )
+    b5 = _conv(
+        _conv(x, r5, 1, f"inception{name}_5x5_reduce", batch_norm=batch_norm),
+        f5,
+        5,
+        f"inception{name}_5x5",
+        batch_norm=batch_norm,
+    )
+    bp = layers.MaxPooling2D(3, strides=1, padding="same", name=f"inception{name}_pool")(x)
+    bp = _conv(bp, fp, 1, f"inception{name}_pool_proj", batch_norm=batch_norm)
+    return layers.Concatenate(name=f"inception{name}")([b1, b3, b5, bp])
+
+
+def googlenet(
+    input_shape: tuple[int, int, int] = (224, 224, 3),
+    classes: int = 1000,
+    width: float = 1.0,
+    *,
+    stem: str = "imagenet",
+    lrn: bool = False,
+    batch_norm: bool = False,
+    dropout: float = 0.4,
+) -> keras.Model:
+    """GoogLeNet as in the module docstring; an uncompiled ``keras.Model`` named ``"googlenet"``.
+
+    Args:
+        input_shape: image shape, channels last.
+        classes: output units (softmax).
+        width: multiplies every convolution's filters, for CPU-sized variants.
+        stem: ``"imagenet"``: Table 1's stem (7x7/2 convolution, 3x3/2 max pool, 1x1 and 3x3
+            convolutions, 3x3/2 max pool: 224 -> 28 before inception 3a). ``"cifar"``: for 32x32
+            inputs, one 3x3 convolution of 192 filters and no pooling before 3a, so the modules
+            see 32, 16 and 8 pixels square (the usual CIFAR-10 adaptation).
+        lrn: local response normalisation after the stem's convolutions (``"imagenet"`` stem only).
+        batch_norm: batch normalisation after each convolution (Inception v2's addition).
+        dropout: the rate before the classifier (40% in the paper).
+    """
+    inputs = keras.Input(shape=input_shape, name="image")
+    if stem == "imagenet":
+        x = _conv(inputs, scaled(64, width), 7, "conv1_7x7", strides=2, batch_norm=batch_norm)
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+        if lrn:
+            x = LocalResponseNorm(name="norm1")(x)
+        x = _conv(x, scaled(64, width), 1, "conv2_3x3_reduce", batch_norm=batch_norm)
+        x = _conv(x, scaled(192, width), 3, "conv2_3x3", batch_norm=batch_norm)
+        if lrn:
+            x = LocalResponseNorm(name="norm2")(x)
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)
+    elif stem == "cifar":
+        x = _conv(inputs, scaled(192, width), 3, "conv1_3x3", batch_norm=batch_norm)
+    else:
+        raise ValueError(f"stem must be 'imagenet' or 'cifar', got {stem!r}")
+    for name in ("3a", "3b"):
+        x = inception(x, name, TABLE1[name], width, batch_norm)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool3")(x)
+    for name in ("4a", "4b", "4c", "4d", "4e"):
+        x = inception(x, name, TABLE1[name], width, batch_norm)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool4")(x)
+    for name in ("5a", "5b"):
+        x = inception(x, name, TABLE1[name], width, batch_norm)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(classes, activation="softmax", dtype="float32", name="predictions")(x)
+    return keras.Model(inputs, outputs, name="googlenet")
