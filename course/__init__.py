@@ -10,7 +10,10 @@ docstring names the lecture that teaches it:
 - ``course.train``      training recipes, seeded and timed training, the device summary
 - ``course.viz``        training curves, confusion matrices, image grids, layer tables
 - ``course.transforms`` image shifts and pixel permutations for the lecture experiments
-- ``course.complexity`` weight-layer counts and multiply-adds per image
+- ``course.complexity`` weight-layer counts, multiply-adds, memory and receptive fields (``profile``)
+- ``course.stepwise``   training measured in steps and seconds, with error curves on fixed sets
+- ``course.gradients``  the loss gradient's norm at each layer (the one module with per-backend code)
+- ``course.pretrained`` trained weights, offline-first: VGG16's base, the course's own flower AlexNet
 - ``course.runtime``    run modes (full, smoke, autograde) and the settings each one uses
 - ``course.grading``    the checks the assignments' test cells call: ``course.grading.core``
   and one module per assignment (``course.grading.lenet5``)
@@ -26,6 +29,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {"data", "models", "train", "viz", "transforms", "complexity", "runtime", "grading"}
+_SUBMODULES |= {"stepwise", "gradients", "pretrained"}
 
 
 def __getattr__(name):

@@ -33,6 +33,7 @@ import numpy as np
 from keras import ops
 
 __all__ = [
+    "CIFAR_RESNET",
     "LENET5",
     "LENET5_BN",
     "Recipe",
@@ -211,6 +212,16 @@ LENET5_BN = Recipe(
     decay_per_run=12.0,
     clip_without_batch_norm=1.0,
     epochs=3,
+)
+
+#: The CIFAR-10 ResNets and plain nets of lecture 05 (He et al. 2016, Section 4.2: SGD with momentum 0.9,
+#: learning rate 0.1, batches of 128), for short CPU runs: the one-cycle schedule spans the run, and the
+#: decoupled weight decay is 5e-4 per step (shrinking each weight by learning rate x 5e-4).
+CIFAR_RESNET = Recipe(
+    purpose="CIFAR-10 ResNets and plain nets",
+    peak_lr=0.1,
+    weight_decay=5e-4,
+    epochs=1,
 )
 
 

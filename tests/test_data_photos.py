@@ -108,6 +108,7 @@ def test_real_cifar10_layout_counts_and_report(real_kit, capsys):
     assert x_train.shape == (50_000, 32, 32, 3) and x_test.shape == (10_000, 32, 32, 3)
     assert x_train.dtype == y_train.dtype == np.uint8 and y_train.shape == (50_000,)
     assert np.bincount(y_train).tolist() == [5000] * 10 and np.bincount(y_test).tolist() == [1000] * 10
+    assert len(set(y_train[:100].tolist())) == 10 and len(set(y_test[:100].tolist())) == 10  # not sorted by class
     report = capsys.readouterr().out
     assert "CIFAR-10: offline kit" in report and "stored as JPEG" in report and "complete official split" in report
     assert data.source_info("cifar10").origin == "kit" and not data.source_info("cifar10").is_subset

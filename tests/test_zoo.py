@@ -136,6 +136,8 @@ def test_cifar_resnets_have_table_6s_sizes(n, paper_m):
     model = models.cifar_resnet(n)
     assert model.name == f"resnet{6 * n + 2}"
     assert model.count_params() / 1e6 == pytest.approx(paper_m, abs=0.01)
+    if n in (3, 9):
+        assert model.count_params() == {3: 271_098, 9: 857_082}[n]  # the figures course.models' docstring gives
     assert len(complexity.weight_layers(model)) == 6 * n + 2
 
 

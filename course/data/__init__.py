@@ -59,7 +59,7 @@ Layout (one place per concern; this file only re-exports):
 - ``jpeg_archives``: the kit's JPEG-in-``.npz`` layout, decoded once and cached
   on disk (keyed by the archive's SHA-256);
 - ``images``: :func:`sample_image`;
-- ``preprocessing``: :func:`pad_and_scale`.
+- ``preprocessing``: :func:`pad_and_scale`, :func:`centre_pixels`.
 
 A new dataset gets its own module next to ``digits``, built on ``sources`` and
 ``download``, and its public names are re-exported here. Settings belong to
@@ -89,7 +89,7 @@ from .download import (
 )
 from .flowers import FLOWER_CLASSES, FlowerPhotos, ImageSplit, load_flowers
 from .images import SAMPLE_IMAGES, sample_image
-from .preprocessing import pad_and_scale
+from .preprocessing import centre_pixels, pad_and_scale
 from .sources import (
     OFFICIAL_SIZES,
     CorruptDatasetError,
@@ -109,6 +109,7 @@ __all__ = [
     "FlowerPhotos",
     "ImageSplit",
     "SAMPLE_IMAGES",
+    "centre_pixels",
     "clear_cache",
     "load_cifar10",
     "load_fashion_mnist",

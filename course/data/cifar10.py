@@ -4,7 +4,9 @@ Lectures 03 and 05 and the GoogLeNet assignment train on it. Sources, in order:
 
 1. the offline kit's ``cifar10/cifar10-jpeg.npz``: the complete official split
    (50,000 / 10,000), stored as JPEG (quality 75), so its pixels differ from the
-   official binaries by about 6 grey levels on average; the report says so;
+   official binaries by about 6 grey levels on average; the report says so. The
+   kit stores each split sorted by class: the loader shuffles it with a fixed
+   seed (``KIT_SHUFFLE_SEED``), so the first ``n`` images hold every class;
 2. the Keras cache (``cifar-10-batches-py``, from an earlier download), then
    ``keras.datasets.cifar10`` itself, but only after the download host answered
    within ``download.CONNECT_TIMEOUT_S``, so a machine without network never waits
@@ -34,6 +36,9 @@ CIFAR10_KIT_FILE = "cifar10/cifar10-jpeg.npz"
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"  # what keras.datasets.cifar10 fetches
 KERAS_CACHE_FOLDER = "cifar-10-batches-py"
 _SHAPE = (32, 32, 3)
+#: The kit stores each split sorted by class; the loader puts it in a fixed shuffled order (this seed),
+#: so that ``x_train[:n]`` holds every class, as it does in the official files.
+KIT_SHUFFLE_SEED = 0
 
 
 def load_cifar10():
@@ -75,7 +80,9 @@ def _read_kit(path):
         raise CorruptDatasetError(f"{path}: class_names are {names}, expected CIFAR-10's {CIFAR10_CLASSES}.")
     x_train, y_train = _check(path, arrays["train_images"], arrays["train_labels"], "train")
     x_test, y_test = _check(path, arrays["test_images"], arrays["test_labels"], "test")
-    return x_train, y_train, x_test, y_test
+    rng = np.random.default_rng(KIT_SHUFFLE_SEED)
+    train, test = rng.permutation(len(y_train)), rng.permutation(len(y_test))
+    return x_train[train], y_train[train], x_test[test], y_test[test]
 
 
 def _from_kit(search: _Search):
@@ -90,7 +97,7 @@ def _from_kit(search: _Search):
     extra = (
         f"{len(arrays[0]):,} training images, {len(arrays[2]):,} test images (the complete official split, "
         "stored as JPEG: pixels differ slightly from the official binaries, so accuracies differ slightly "
-        "from the papers')."
+        "from the papers'; shuffled with a fixed seed)."
     )
     where = f"offline kit ({path})"
     source = _dataset_source("cifar10", "CIFAR-10", "kit", where, path, len(arrays[0]), len(arrays[2]), extra=extra)

@@ -38,3 +38,13 @@ def pad_and_scale(x, size: int = 32) -> np.ndarray:
     top, left = (size - h) // 2, (size - w) // 2
     out[:, top : top + h, left : left + w, 0] = scaled
     return out
+
+
+def centre_pixels(x_train, *others) -> tuple[np.ndarray, ...]:
+    """uint8 RGB images -> float32 in [0, 1] minus the per-channel mean of ``x_train`` (He et al. 2016 and
+    VGG subtract the training set's mean); returns ``x_train`` and each of ``others`` so transformed.
+    Lectures 03 and 05 prepare CIFAR-10 this way."""
+    mean = np.asarray(x_train, dtype=np.float64).reshape(-1, np.shape(x_train)[-1]).mean(axis=0) / 255.0
+    return tuple(
+        (np.asarray(x, dtype=np.float32) / np.float32(255) - mean.astype(np.float32)) for x in (x_train, *others)
+    )

@@ -20,7 +20,8 @@ paper's input size and 1000 classes, every parameter counted (tests check them):
     vgg(19)                    143,667,240   (= keras.applications.VGG19)
     googlenet()                  6,998,552   (Table 1, no auxiliary heads)
     resnet(50)                  25,636,712   (= keras.applications.ResNet50)
-    cifar_resnet(3)                272,474   (ResNet-20, 32x32, 10 classes)
+    cifar_resnet(3)                271,098   (ResNet-20, 32x32, 10 classes; option A shortcuts)
+    cifar_resnet(9)                857,082   (ResNet-56)
 
 Each zoo builder takes ``input_shape``, ``classes`` and ``width`` (a multiplier
 of every layer's filters and units), so the same code builds CPU-sized

@@ -37,19 +37,19 @@ BLOCKS = {
 _EPS = 1.001e-5
 
 
-def _bn(x, name: str):
-    return layers.BatchNormalization(epsilon=_EPS, name=f"{name}_bn")(x)
+def _bn(x, name: str, momentum: float = 0.99):
+    return layers.BatchNormalization(epsilon=_EPS, momentum=momentum, name=f"{name}_bn")(x)
 
 
-def _conv_bn(x, filters: int, kernel: int, name: str, strides: int = 1, relu: bool = True, bias: bool = True):
+def _conv_bn(x, filters, kernel, name, strides=1, relu=True, bias=True, momentum=0.99):
     x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=bias, name=f"{name}_conv")(x)
-    x = _bn(x, name)
+    x = _bn(x, name, momentum)
     return layers.Activation("relu", name=f"{name}_relu")(x) if relu else x
 
 
-def _projection(x, filters: int, strides: int, name: str):
+def _projection(x, filters: int, strides: int, name: str, momentum: float = 0.99):
     x = layers.Conv2D(filters, 1, strides=strides, name=f"{name}_0_conv")(x)
-    return _bn(x, f"{name}_0")
+    return _bn(x, f"{name}_0", momentum)
 
 
 def _finish(x, shortcut, name: str, plain: bool):
@@ -58,12 +58,12 @@ def _finish(x, shortcut, name: str, plain: bool):
     return layers.Activation("relu", name=f"{name}_out")(x)
 
 
-def basic_block(x, filters: int, strides: int, name: str, plain: bool = False, bias: bool = True):
+def basic_block(x, filters, strides, name, plain=False, bias=True, momentum=0.99):
     """Two 3x3 convolutions with batch norm; a 1x1 projection shortcut when the shape changes."""
     needs_projection = strides != 1 or x.shape[-1] != filters
-    shortcut = _projection(x, filters, strides, name) if needs_projection and not plain else x
-    y = _conv_bn(x, filters, 3, f"{name}_1", strides=strides, bias=bias)
-    y = _conv_bn(y, filters, 3, f"{name}_2", relu=False, bias=bias)
+    shortcut = _projection(x, filters, strides, name, momentum) if needs_projection and not plain else x
+    y = _conv_bn(x, filters, 3, f"{name}_1", strides=strides, bias=bias, momentum=momentum)
+    y = _conv_bn(y, filters, 3, f"{name}_2", relu=False, bias=bias, momentum=momentum)
     return _finish(y, shortcut, name, plain)
 
 
@@ -135,6 +135,7 @@ def cifar_resnet(
     *,
     plain: bool = False,
     shortcut: str = "A",
+    bn_momentum: float = 0.99,
 ) -> keras.Model:
     """ResNet-(6n+2) for CIFAR-10 (Section 4.2; see the module docstring); an uncompiled ``keras.Model``.
 
@@ -145,11 +146,13 @@ def cifar_resnet(
         width: multiplies the 16/32/64 filters.
         plain: no shortcuts (plain-20, plain-56, ...).
         shortcut: ``"A"`` (zero padding, the paper's choice for CIFAR) or ``"B"`` (1x1 projections).
+        bn_momentum: of the batch-norm moving statistics; short CPU runs want 0.9, so that the
+            statistics used at test time settle within a few hundred steps.
     """
     if n < 1 or shortcut not in ("A", "B"):
         raise ValueError(f"n must be at least 1 and shortcut 'A' or 'B', got n={n!r}, shortcut={shortcut!r}")
     inputs = keras.Input(shape=input_shape, name="image")
-    x = _conv_bn(inputs, scaled(16, width), 3, "conv1", bias=False)
+    x = _conv_bn(inputs, scaled(16, width), 3, "conv1", bias=False, momentum=bn_momentum)
     for stage, filters in enumerate((16, 32, 64), start=1):
         filters = scaled(filters, width)
         for i in range(1, n + 1):
@@ -157,11 +160,11 @@ def cifar_resnet(
             name = f"stage{stage}_block{i}"
             if shortcut == "A" and not plain:
                 identity = _option_a(x, filters, strides, name)
-                y = _conv_bn(x, filters, 3, f"{name}_1", strides=strides, bias=False)
-                y = _conv_bn(y, filters, 3, f"{name}_2", relu=False, bias=False)
+                y = _conv_bn(x, filters, 3, f"{name}_1", strides=strides, bias=False, momentum=bn_momentum)
+                y = _conv_bn(y, filters, 3, f"{name}_2", relu=False, bias=False, momentum=bn_momentum)
                 x = _finish(y, identity, name, plain=False)
             else:
-                x = basic_block(x, filters, strides, name, plain=plain, bias=False)
+                x = basic_block(x, filters, strides, name, plain=plain, bias=False, momentum=bn_momentum)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     outputs = layers.Dense(classes, activation="softmax", dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name=f"{'plain' if plain else 'resnet'}{6 * n + 2}")

@@ -1,0 +1,165 @@
+"""Trained weights the course uses, offline-first, always saying which ones ran.
+
+- :func:`vgg16_base`: VGG16's convolutional base. With internet (or Keras'
+  cached download) the ImageNet weights of ``keras.applications``; offline, the
+  data kit's trained VGG16 weights, an edge-detection (HED) fine-tune of the
+  ImageNet weights: real learned filters, but not an ImageNet classifier, and
+  the deep layers lean towards edges. Lectures 03 and 04 and the transfer and
+  feature-map assignments use it.
+- :func:`flowers_alexnet`: Keras ships no trained AlexNet, so the course trains
+  its own (:func:`course.models.alexnet`, scaled to 128x128 flower photos) once,
+  for a short budget, and keeps the weights in the Keras cache, keyed by the
+  code that builds and trains it and by the data, so a second call loads them.
+  The feature-maps assignment visualises its first layer.
+
+Each returns the model and a :class:`Weights` whose ``note`` (also printed)
+says what ran.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from . import data, models, train
+from .data import download
+from .data.sources import DatasetNotFoundError, _keras_cache_dirs, kit_folder
+
+VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+VGG16_NOTOP_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + VGG16_NOTOP_FILE
+KIT_VGG16 = "weights/vgg16_hed_notop.weights.h5"
+WEIGHTS_FOLDER = "course-weights"  # beside Keras' datasets folder, in the Keras cache
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Which weights a model got: ``origin`` is ``"imagenet"``, ``"kit"``, ``"cache"`` or ``"trained"``."""
+
+    name: str
+    origin: str
+    path: str | None
+    note: str
+
+    def __str__(self) -> str:
+        return self.note
+
+
+def _imagenet_available() -> str | None:
+    """None if the ImageNet VGG16 weights can be had (cached or reachable now), else why not."""
+    look, _ = _keras_cache_dirs()
+    if any((folder.parent / "models" / VGG16_NOTOP_FILE).is_file() for folder in look):
+        return None
+    if download._offline():
+        return "offline (COURSE_OFFLINE=1)"
+    return download.reachable(VGG16_NOTOP_URL)
+
+
+def vgg16_base(input_shape: tuple[int, int, int] = (224, 224, 3)) -> tuple[keras.Model, Weights]:
+    """VGG16 without its classifier, with trained weights (see the module docstring); prints which ones."""
+    problem = _imagenet_available()
+    if problem is None:
+        model = keras.applications.VGG16(weights="imagenet", include_top=False, input_shape=input_shape)
+        note = "VGG16 base: ImageNet weights (keras.applications)."
+        weights = Weights("VGG16", "imagenet", None, note)
+    else:
+        kit = kit_folder()
+        path = kit / KIT_VGG16 if kit is not None else None
+        if path is None or not path.is_file():
+            raise DatasetNotFoundError(
+                "VGG16's trained weights were not found. Places looked, in order:\n"
+                f"  1. ImageNet weights ({VGG16_NOTOP_URL}): {problem}\n"
+                f"  2. offline kit {path or '$COURSE_DATA_DIR (not set)'}: file missing\n"
+                "How to fix it (any one of these):\n"
+                "  - run once with internet access: Keras then keeps the ImageNet weights in its cache\n"
+                "  - point COURSE_DATA_DIR at the course's offline data kit (it holds " + KIT_VGG16 + ")"
+            )
+        model = keras.applications.VGG16(weights=str(path), include_top=False, input_shape=input_shape)
+        note = (
+            f"VGG16 base: the offline kit's weights ({path}), an edge-detection (HED) fine-tune of the ImageNet "
+            f"weights, used because the ImageNet weights are not available here ({problem})."
+        )
+        weights = Weights("VGG16", "kit", str(path), note)
+    print(weights.note)
+    return model, weights
+
+
+# -- the course's own AlexNet --------------------------------------------------------------------------
+
+#: The flower AlexNet: 128x128 photos, five classes, half the paper's width.
+ALEXNET_FLOWERS = {"input_shape": (128, 128, 3), "classes": 5, "width": 0.5}
+
+
+def _build_flowers_alexnet() -> keras.Model:
+    return models.alexnet(**ALEXNET_FLOWERS)
+
+
+def _train_flowers_alexnet(model: keras.Model, photos, epochs: int, samples: int | None, seed: int) -> float:
+    """Train on the flowers' training part (random flips), return the validation accuracy."""
+    train.set_seed(seed)
+    x = photos.train.images[:samples].astype("float32") / 255.0
+    y = photos.train.labels[:samples]
+    trainer = keras.Sequential([keras.Input(x.shape[1:]), keras.layers.RandomFlip("horizontal"), model])
+    recipe = train.Recipe("AlexNet on the flower photos", peak_lr=0.02, weight_decay=5e-4, epochs=epochs, batch_size=64)
+    recipe.compile(trainer, epochs=epochs, steps_per_epoch=train.count_steps(len(x), recipe.batch_size))
+    train.fit(trainer, x, y, epochs=epochs, batch_size=recipe.batch_size, verbose=0)
+    return train.evaluate_accuracy(model, photos.val.images.astype("float32") / 255.0, photos.val.labels)
+
+
+def _flowers_key(epochs: int, samples: int | None, seed: int) -> str:
+    """What the weights depend on: this code, the builder's code, the photos and the budget."""
+    digest = hashlib.sha256()
+    for function in (_build_flowers_alexnet, _train_flowers_alexnet, models.alexnet):
+        digest.update(inspect.getsource(function).encode())
+    digest.update(repr((ALEXNET_FLOWERS, epochs, samples, seed, keras.__version__)).encode())
+    return digest.hexdigest()[:16]
+
+
+def flowers_alexnet(epochs: int = 30, samples: int | None = None, seed: int = 0) -> tuple[keras.Model, Weights]:
+    """The course's AlexNet trained on the flower photos for ``epochs`` epochs (``samples`` training photos
+    at most), from the Keras cache when it was trained before with the same code, data and budget.
+
+    The weights are kept in ``$KERAS_HOME/course-weights/`` (``~/.keras/...``); where that folder cannot be
+    written (a grader's read-only cache), the network is trained and not kept.
+    """
+    photos = data.load_flowers()
+    key = _flowers_key(epochs, samples, seed) + "-" + hashlib.sha256(photos.train.images.tobytes()).hexdigest()[:8]
+    _, target = _keras_cache_dirs()
+    looked = [folder.parent / WEIGHTS_FOLDER / f"alexnet-flowers-{key}.weights.h5" for folder in _keras_cache_dirs()[0]]
+    model = _build_flowers_alexnet()
+    cached = next((path for path in looked if path.is_file()), None)
+    if cached is not None:
+        model.load_weights(str(cached))
+        note = f"AlexNet (flowers, {epochs} epochs): weights from the Keras cache ({cached})."
+        weights = Weights("AlexNet", "cache", str(cached), note)
+    else:
+        accuracy = _train_flowers_alexnet(model, photos, epochs, samples, seed)
+        path = target.parent / WEIGHTS_FOLDER / f"alexnet-flowers-{key}.weights.h5"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            model.save_weights(str(path))
+            kept = f"kept in {path}"
+        except OSError as err:
+            kept = f"not kept ({type(err).__name__}: the cache folder cannot be written)"
+            path = None
+        note = f"AlexNet (flowers, {epochs} epochs): trained now, validation accuracy {accuracy:.3f}; weights {kept}."
+        weights = Weights("AlexNet", "trained", None if path is None else str(path), note)
+    print(weights.note)
+    return model, weights
+
+
+def first_layer_filters(model: keras.Model, layer: str | None = None) -> np.ndarray:
+    """The first convolution's kernels as an array ``(filters, height, width, channels)`` (lecture 03 and
+    the feature-maps assignment draw them)."""
+    conv = model.get_layer(layer) if layer else next(la for la in model.layers if isinstance(la, keras.layers.Conv2D))
+    kernel = keras.ops.convert_to_numpy(conv.kernel)
+    return np.transpose(kernel, (3, 0, 1, 2))
+
+
+def weights_folder() -> Path:
+    """Where :func:`flowers_alexnet` keeps what it trains."""
+    return _keras_cache_dirs()[1].parent / WEIGHTS_FOLDER
