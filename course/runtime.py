@@ -20,6 +20,7 @@ after its ``parameters`` cell (lecture 01 shows it first)::
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,13 @@ def announce(smoke_flag: bool = False) -> None:
     print(_ANNOUNCEMENTS[mode(smoke_flag)])
 
 
+def _quiet_tensorflow() -> None:
+    """Keep TensorFlow's Python warnings that a notebook's normal use triggers off the page: building and
+    running several models in a row makes it warn that a function "triggered tf.function retracing",
+    which is expected (each model has its own). Errors still show. Nothing is imported."""
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The values a notebook runs with in the current mode: ``run.epochs``, ``run["epochs"]``.
@@ -108,6 +116,7 @@ def settings(
     its own). A key that is not in ``full`` is an error, so a typo cannot
     leave a full-size value in a smoke run.
     """
+    _quiet_tensorflow()
     name = mode(smoke_flag)
     override = {"full": None, "smoke": smoke, "autograde": autograde if autograde is not None else smoke}[name] or {}
     unknown = sorted(set(override) - set(full))

@@ -5,7 +5,6 @@ or against wall time (lecture 03's equal-budget race).
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Mapping
@@ -15,10 +14,6 @@ import keras
 import numpy as np
 
 __all__ = ["StepResult", "fit_steps", "plot_errors", "summarise"]
-
-# Training several networks in a row makes TensorFlow warn that its training function was traced again
-# ("triggered tf.function retracing"): expected here, since each network has its own. Keep it off the page.
-logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 @dataclass

@@ -59,7 +59,7 @@ Layout (one place per concern; this file only re-exports):
 - ``jpeg_archives``: the kit's JPEG-in-``.npz`` layout, decoded once and cached
   on disk (keyed by the archive's SHA-256);
 - ``images``: :func:`sample_image`;
-- ``preprocessing``: :func:`pad_and_scale`, :func:`centre_pixels`.
+- ``preprocessing``: :func:`pad_and_scale`, :func:`centre_pixels`, :func:`square_image`.
 
 A new dataset gets its own module next to ``digits``, built on ``sources`` and
 ``download``, and its public names are re-exported here. Settings belong to
@@ -89,7 +89,7 @@ from .download import (
 )
 from .flowers import FLOWER_CLASSES, FlowerPhotos, ImageSplit, load_flowers
 from .images import SAMPLE_IMAGES, sample_image
-from .preprocessing import centre_pixels, pad_and_scale
+from .preprocessing import centre_pixels, pad_and_scale, square_image
 from .sources import (
     OFFICIAL_SIZES,
     CorruptDatasetError,
@@ -118,6 +118,7 @@ __all__ = [
     "pad_and_scale",
     "sample_image",
     "source_info",
+    "square_image",
 ]
 
 # Also importable from here, outside __all__: the settings and file names.

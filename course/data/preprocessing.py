@@ -48,3 +48,16 @@ def centre_pixels(x_train, *others) -> tuple[np.ndarray, ...]:
     return tuple(
         (np.asarray(x, dtype=np.float32) / np.float32(255) - mean.astype(np.float32)) for x in (x_train, *others)
     )
+
+
+def square_image(photo, size: int) -> np.ndarray:
+    """A photo (h, w, 3) uint8 -> float32 (size, size, 3) in [0, 1]: the centre square, resized (Pillow,
+    bilinear). The feature-maps assignment feeds its example photo to the flower AlexNet this way."""
+    from PIL import Image
+
+    a = np.asarray(photo)
+    h, w = a.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = Image.fromarray(a[top : top + side, left : left + side].astype(np.uint8))
+    return np.asarray(square.resize((size, size), Image.Resampling.BILINEAR), dtype=np.float32) / np.float32(255)
