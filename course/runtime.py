@@ -66,6 +66,13 @@ def announce(smoke_flag: bool = False) -> None:
     print(_ANNOUNCEMENTS[mode(smoke_flag)])
 
 
+def has_gpu() -> bool:
+    """Whether the Keras backend sees a GPU (imports Keras; see ``course.train.describe_device``)."""
+    from .train import _gpu_names
+
+    return bool(_gpu_names())
+
+
 def _quiet_tensorflow() -> None:
     """Keep TensorFlow's Python warnings that a notebook's normal use triggers off the page: building and
     running several models in a row makes it warn that a function "triggered tf.function retracing",
@@ -106,6 +113,7 @@ def settings(
     full: Mapping[str, Any],
     smoke: Mapping[str, Any] | None = None,
     autograde: Mapping[str, Any] | None = None,
+    gpu: Mapping[str, Any] | None = None,
     quiet: bool = False,
 ) -> Settings:
     """The notebook's settings for the current :func:`mode`; prints the mode and the values.
@@ -113,12 +121,15 @@ def settings(
     ``full`` holds the parameters cell's values. In smoke mode the values in
     ``smoke`` replace theirs; in autograde mode those in ``autograde`` do (or,
     when it is None, those in ``smoke``: a lecture has no grading budget of
-    its own). A key that is not in ``full`` is an error, so a typo cannot
-    leave a full-size value in a smoke run.
+    its own). In full mode on a machine with a GPU, the values in ``gpu`` replace
+    them: the paper-sized settings a CPU cannot afford. A key that is not in
+    ``full`` is an error, so a typo cannot leave a full-size value in a smoke run.
     """
     _quiet_tensorflow()
     name = mode(smoke_flag)
     override = {"full": None, "smoke": smoke, "autograde": autograde if autograde is not None else smoke}[name] or {}
+    if name == "full" and gpu and has_gpu():
+        name, override = "full (GPU)", gpu
     unknown = sorted(set(override) - set(full))
     if unknown:
         raise KeyError(f"settings for {name} mode name values the full mode lacks: {', '.join(unknown)}")
@@ -126,5 +137,7 @@ def settings(
     result = Settings(name, values, tuple(key for key in override if override[key] != full[key]))
     if not quiet:
         announce(smoke_flag)
+        if name == "full (GPU)":
+            print("A GPU is present: the settings below are the paper-sized ones.")
         print(result)
     return result

@@ -57,3 +57,13 @@ def test_an_unknown_setting_is_an_attribute_error():
 def test_env_flags():
     assert not runtime.is_smoke(False)
     assert runtime.is_smoke(True)
+
+
+def test_a_gpu_gets_the_paper_sized_settings_in_full_mode_only(monkeypatch, capsys):
+    monkeypatch.setattr(runtime, "has_gpu", lambda: True)
+    run = runtime.settings(False, full=FULL, smoke=SMOKE, gpu={"epochs": 90})
+    assert (run.mode, run.epochs, run.train_samples) == ("full (GPU)", 90, None)
+    assert "paper-sized" in capsys.readouterr().out
+    assert runtime.settings(True, full=FULL, smoke=SMOKE, gpu={"epochs": 90}, quiet=True).epochs == 1
+    monkeypatch.setattr(runtime, "has_gpu", lambda: False)
+    assert runtime.settings(False, full=FULL, gpu={"epochs": 90}, quiet=True).epochs == 8
