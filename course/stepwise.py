@@ -114,23 +114,25 @@ def summarise(runs: Mapping[str, list[StepResult]], which: str):
 def plot_errors(runs: Mapping[str, list[StepResult]], which: str = "train", against: str = "steps", ax=None):
     """Error curves, one colour per network: the mean over its runs, with the runs' range shaded.
 
-    ``against`` is ``"steps"`` or ``"seconds"`` (training wall time; then each run is drawn on its own clock
-    and only the mean is a line). Returns the axes.
+    ``against`` is ``"steps"`` or ``"seconds"`` (then the x value of each checkpoint is the runs' mean
+    training time). Runs that stopped after different numbers of checkpoints (a time budget) are drawn up
+    to the last checkpoint they all reached. Returns the axes.
     """
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
     for name, results in runs.items():
-        curves = np.array([r.errors[which] for r in results])
+        # runs on a time budget can end after different numbers of checkpoints: draw what they all have
+        length = min(len(r.steps) for r in results)
+        curves = np.array([r.errors[which][:length] for r in results])
         if against == "steps":
-            x = np.array(results[0].steps)
-            (line,) = ax.plot(x, curves.mean(axis=0), marker="o", markersize=3, label=f"{name} ({len(results)} runs)")
-            if len(results) > 1:
-                ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), color=line.get_color(), alpha=0.2)
+            x = np.array(results[0].steps[:length])
         else:
-            x = np.array([r.seconds for r in results]).mean(axis=0)
-            ax.plot(x, curves.mean(axis=0), marker="o", markersize=3, label=f"{name} ({len(results)} runs)")
+            x = np.array([r.seconds[:length] for r in results]).mean(axis=0)
+        (line,) = ax.plot(x, curves.mean(axis=0), marker="o", markersize=3, label=f"{name} ({len(results)} runs)")
+        if len(results) > 1:
+            ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), color=line.get_color(), alpha=0.2)
     ax.set_xlabel("training steps" if against == "steps" else "training time (s)")
     ax.set_ylabel(f"{which} error")
     ax.grid(alpha=0.3)

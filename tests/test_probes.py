@@ -91,6 +91,10 @@ def test_summarise_and_plot_errors():
     assert table.loc["a", "runs"] == 2 and math.isnan(table.loc["b", "std"])
     assert len(stepwise.plot_errors(runs).lines) == 2
     assert stepwise.plot_errors(runs, against="seconds").get_xlabel() == "training time (s)"
+    runs["a"].append(stepwise.StepResult("a", [0, 5, 10], [0, 1.1, 2.0], {"train": [0.9, 0.4, 0.2]}, 2.0))
+    ax = stepwise.plot_errors(runs, against="steps")  # a run with one more checkpoint than the others
+    assert list(ax.lines[0].get_xdata()) == [0, 5]
+    assert stepwise.summarise(runs, "train").loc["a", "runs"] == 3
 
 
 def test_centre_pixels_uses_the_training_mean():
