@@ -7,7 +7,8 @@ docstring names the lecture that teaches it:
 
 - ``course.data``       offline-first dataset loaders (MNIST, Fashion-MNIST, sample images)
 - ``course.models``     model builders (LeNet-5, its modern variant, MLP and CNN baselines)
-- ``course.train``      training recipes, seeded and timed training, the device summary
+- ``course.conv``       convolutions written from scratch in NumPy, checked against Keras (lecture 01b)
+- ``course.train``      training recipes, seeded and timed training, augmentation, mean and spread over seeds, devices
 - ``course.viz``        training curves, confusion matrices, image grids, layer tables
 - ``course.transforms`` image shifts and pixel permutations for the lecture experiments
 - ``course.complexity`` weight-layer counts, multiply-adds, memory and receptive fields (``profile``)
@@ -29,7 +30,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {"data", "models", "train", "viz", "transforms", "complexity", "runtime", "grading"}
-_SUBMODULES |= {"stepwise", "gradients", "pretrained"}
+_SUBMODULES |= {"stepwise", "gradients", "pretrained", "conv"}
 
 
 def __getattr__(name):

@@ -155,3 +155,29 @@ def test_mixed_precision_only_on_a_gpu():
             assert models.lenet5().get_layer("output").compute_dtype == "float32"
     finally:
         keras.mixed_precision.set_global_policy(before)
+
+
+def test_augmented_distorts_in_training_only_and_trains_the_wrapped_model():
+    x, y = tiny_data(64)
+    inner = tiny_model()
+    wrapper = train.augmented(inner)
+    assert wrapper.name == f"{inner.name}_augmented" and wrapper.layers[-1] is inner
+    distort = wrapper.get_layer("distort")
+    assert [type(layer).__name__ for layer in distort.layers] == ["RandomTranslation", "RandomRotation"]
+    assert distort.count_params() == 0 and wrapper.count_params() == inner.count_params()
+    moved = keras.ops.convert_to_numpy(distort(x[:4], training=True))
+    assert not np.allclose(moved, x[:4])
+    assert np.allclose(keras.ops.convert_to_numpy(distort(x[:4], training=False)), x[:4])
+    before = [w.copy() for w in inner.get_weights()]
+    wrapper.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    wrapper.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, inner.get_weights(), strict=True))
+
+
+def test_over_seeds_summarises_each_row():
+    table = train.over_seeds({"a": [0.9, 0.92, 0.94], "b": [0.5]})
+    assert list(table.columns) == ["mean", "std", "min", "max", "seeds"]
+    assert table.loc["a", "mean"] == pytest.approx(0.92) and table.loc["a", "std"] == pytest.approx(0.02)
+    assert table.loc["a", "seeds"] == 3 and math.isnan(table.loc["b", "std"])
+    with pytest.raises(ValueError):
+        train.over_seeds({"c": []})
