@@ -76,3 +76,21 @@ def run_course(*args: str, cwd: Path | None = None, timeout: float = 600, **env:
 def course_cli():
     """``course_cli("release", "--root", path)`` -> CompletedProcess (stdout/stderr captured)."""
     return run_course
+
+
+def isolate_data(monkeypatch, tmp_path) -> None:
+    """For course.data tests: a private HOME and Keras cache, no kit, offline, and a network that fails
+    the test if used (call ``course.data.clear_cache()`` before and after)."""
+    import course.data as data
+
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+
+    def no_network(url, timeout):
+        pytest.fail(f"unexpected network access to {url}")
+
+    monkeypatch.setattr(data.download, "_urlopen", no_network)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import isolate_data
 
 import course.data as data
 
@@ -50,17 +51,7 @@ def _kit_path() -> Path:
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
     """A private HOME and Keras cache, no kit, offline, and a network that fails the test if used."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
-
-    def no_network(url, timeout):
-        pytest.fail(f"unexpected network access to {url}")
-
-    monkeypatch.setattr(data.download, "_urlopen", no_network)
+    isolate_data(monkeypatch, tmp_path)
     data.clear_cache()
     yield
     data.clear_cache()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import isolate_data
 
 import course.data as data
 from course.data import jpeg_archives
@@ -36,13 +37,7 @@ def shared_keras_home(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
-    monkeypatch.setattr(data.download, "_urlopen", lambda url, timeout: pytest.fail(f"network access to {url}"))
+    isolate_data(monkeypatch, tmp_path)
     data.clear_cache()
     yield
     data.clear_cache()

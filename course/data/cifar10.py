@@ -25,7 +25,7 @@ from .sources import (
     _dataset_source,
     _file_key,
     _keras_cache_dirs,
-    _kit_dir,
+    _kit_file,
     _read_local,
     _remember,
     _Search,
@@ -86,12 +86,8 @@ def _read_kit(path):
 
 
 def _from_kit(search: _Search):
-    kit = _kit_dir(search)
-    if kit is None:
-        return None
-    path = kit / CIFAR10_KIT_FILE
-    if not path.is_file():
-        search.miss(f"offline kit {path}", "file missing")
+    path = _kit_file(search, CIFAR10_KIT_FILE)
+    if path is None:
         return None
     arrays = _read_local(("cifar10",) + _file_key([path]), lambda: _read_kit(path), "kit")
     extra = (

@@ -32,7 +32,7 @@ from .sources import (
     _cached,
     _file_key,
     _keras_cache_dirs,
-    _kit_dir,
+    _kit_file,
     _read_local,
     _remember,
     _Search,
@@ -172,12 +172,8 @@ def _report(origin: str, where: str, path, n: int) -> DataSource:
 
 
 def _from_kit(search: _Search):
-    kit = _kit_dir(search)
-    if kit is None:
-        return None
-    path = kit / FLOWERS_KIT_FILE
-    if not path.is_file():
-        search.miss(f"offline kit {path}", "file missing")
+    path = _kit_file(search, FLOWERS_KIT_FILE)
+    if path is None:
         return None
     arrays = _read_local(("flowers",) + _file_key([path]), lambda: _read_kit(path), "kit")
     return _report("kit", f"offline kit ({path})", path, len(arrays[1])), arrays

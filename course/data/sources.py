@@ -161,6 +161,18 @@ def _kit_dir(search: _Search) -> Path | None:
     return None
 
 
+def _kit_file(search: _Search, relative: str) -> Path | None:
+    """The kit's file ``relative`` (e.g. ``cifar10/cifar10-jpeg.npz``), or None (recorded in ``search``)."""
+    kit = _kit_dir(search)
+    if kit is None:
+        return None
+    path = kit / relative
+    if not path.is_file():
+        search.miss(f"offline kit {path}", "file missing")
+        return None
+    return path
+
+
 def _keras_cache_dirs() -> tuple[list[Path], Path]:
     """(folders to look in, folder to download into), following Keras' own rules.
 

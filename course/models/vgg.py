@@ -42,6 +42,7 @@ def vgg(
     batch_norm: bool = False,
     fc_units: int = 4096,
     dropout: float = 0.5,
+    bn_momentum: float = 0.99,
 ) -> keras.Model:
     """VGG-``depth`` (11, 13, 16 or 19; or ``config`` "A"-"E"); an uncompiled ``keras.Model``.
 
@@ -55,6 +56,8 @@ def vgg(
         batch_norm: batch normalisation after each convolution (a later addition, not the paper's).
         fc_units: units of fc1 and fc2 before ``width`` (4,096 in the paper).
         dropout: the rate after fc1 and fc2.
+        bn_momentum: of the batch-norm moving statistics (with ``batch_norm``); short CPU runs want 0.9,
+            so that the statistics used at test time settle within a few hundred steps.
     """
     letter = (config or DEPTHS.get(depth, "")).upper()
     if letter not in _CONFIGS:
@@ -67,7 +70,7 @@ def vgg(
             name = f"block{b}_conv{c}"
             if batch_norm:
                 x = layers.Conv2D(scaled(filters, width), kernel, padding="same", use_bias=False, name=name)(x)
-                x = layers.BatchNormalization(name=f"{name}_bn")(x)
+                x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
                 x = layers.Activation("relu", name=f"{name}_relu")(x)
             else:
                 x = layers.Conv2D(scaled(filters, width), kernel, padding="same", activation="relu", name=name)(x)
