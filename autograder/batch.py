@@ -406,7 +406,8 @@ class Batch:
             sandbox_spec=spec_path,
             sandbox_uid=uid,
             guard=self.guard,
-            env={"COURSE_DATA_DIR": str(self.data_dir)} if self.data_dir else {},
+            # the id the submission is graded as: assignments with per-student numbers (theory_quiz) read it
+            env={"COURSE_STUDENT_ID": student, **({"COURSE_DATA_DIR": str(self.data_dir)} if self.data_dir else {})},
         )
         return job.write(private / "job.json"), runtime
 
