@@ -94,3 +94,37 @@ def isolate_data(monkeypatch, tmp_path) -> None:
         pytest.fail(f"unexpected network access to {url}")
 
     monkeypatch.setattr(data.download, "_urlopen", no_network)
+
+
+def grade_samples(course_copy, course_cli, assignment: str, limits: tuple[str, ...], timeout: float = 1200):
+    """Build ``assignment``'s sample submissions in a fresh copy of the course and grade them in one
+    ``course grade`` batch with ``limits``; returns ``(course root, {student: row of the CSV report})``."""
+    import csv
+
+    from autograder.samples import build_submissions, load_samples
+
+    root = course_copy(("source", "release"), name=assignment.replace("_", "-"))
+    build_submissions(root, assignment, load_samples(assignment))
+    proc = course_cli("grade", assignment, "--root", str(root), *limits, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(root / "reports" / f"grades-{assignment}.csv", newline="", encoding="utf-8") as handle:
+        return root, {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def assert_graded_as_expected(root: Path, assignment: str, row: dict, sample, auto_max: float, max_score: float):
+    """One CSV row of :func:`grade_samples` against its sample's ``expect``: status, maxima, the autograded
+    score, the failing test cells at 0 and every other autograded test at its full points, exact ``cells``."""
+    from autograder.batch import grade_cells
+
+    expect = sample.expect
+    assert row["status"] == expect["status"], row
+    assert float(row["auto_max_score"]) == auto_max and float(row["max_score"]) == max_score, row
+    wanted = expect["auto_score"]
+    assert float(row["auto_score"]) == {"full": auto_max, "zero": 0.0}.get(wanted, wanted), row
+    if "failing" in expect:
+        for cell in grade_cells(root, assignment):
+            if cell.autograded:
+                full = 0 if cell.grade_id in expect["failing"] else cell.max_score
+                assert float(row[cell.grade_id]) == full, f"{cell.grade_id}: {row}"
+    for grade_id, score in expect.get("cells", {}).items():
+        assert float(row[grade_id]) == score, f"{grade_id}: {row}"
