@@ -99,16 +99,18 @@ def summarise(runs: Mapping[str, list[StepResult]], which: str):
     the mean, the standard deviation, the runs and the mean training time."""
     import pandas as pd
 
-    rows = {}
-    for name, results in runs.items():
-        finals = np.array([r.final(which) for r in results])
-        rows[name] = {
-            f"{which} error (mean)": round(float(finals.mean()), 4),
-            "std": round(float(finals.std(ddof=1)), 4) if len(finals) > 1 else float("nan"),
-            "runs": len(finals),
-            "seconds (mean)": round(float(np.mean([r.wall_time_s for r in results])), 1),
+    from .train import over_seeds
+
+    finals = over_seeds({name: [r.final(which) for r in results] for name, results in runs.items()})
+    seconds = over_seeds({name: [r.wall_time_s for r in results] for name, results in runs.items()})
+    return pd.DataFrame(
+        {
+            f"{which} error (mean)": finals["mean"].round(4),
+            "std": finals["std"].round(4),
+            "runs": finals["seeds"],
+            "seconds (mean)": seconds["mean"].round(1),
         }
-    return pd.DataFrame.from_dict(rows, orient="index")
+    )
 
 
 def plot_errors(runs: Mapping[str, list[StepResult]], which: str = "train", against: str = "steps", ax=None):

@@ -33,6 +33,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from course import runtime
@@ -87,24 +88,15 @@ def student_id(given: str | None = None) -> str:
     return PRACTICE_ID
 
 
-@dataclass(frozen=True)
-class Numbers:
-    """One question's numbers; ``str()`` prints them as ``name = value`` pairs."""
+class Numbers(SimpleNamespace):
+    """One question's numbers, as attributes (``p.n``, ``p.k``); ``str()`` prints them as ``name = value`` pairs."""
 
-    values: tuple[tuple[str, Any], ...]
-
-    def __getattr__(self, name: str):
-        for key, value in object.__getattribute__(self, "values"):
-            if key == name:
-                return value
-        raise AttributeError(f"this question has no number called {name!r}")
-
-    def __str__(self) -> str:
+    def __repr__(self) -> str:
         return ", ".join(
-            f"{key} = {value:,}" if isinstance(value, int) else f"{key} = {value}" for key, value in self.values
+            f"{key} = {value:,}" if isinstance(value, int) else f"{key} = {value}" for key, value in vars(self).items()
         )
 
-    __repr__ = __str__
+    __str__ = __repr__
 
 
 @dataclass(frozen=True)
@@ -140,7 +132,7 @@ def _rng(student: str) -> random.Random:
 
 
 def _n(**values) -> Numbers:
-    return Numbers(tuple(values.items()))
+    return Numbers(**values)
 
 
 def questions(given: str | None = None) -> Questions:
