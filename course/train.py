@@ -46,6 +46,7 @@ __all__ = [
     "count_steps",
     "evaluate_accuracy",
     "augmented",
+    "flip_and_shift",
     "over_seeds",
     "device_summary",
     "describe_device",
@@ -216,8 +217,9 @@ LENET5_BN = Recipe(
     epochs=3,
 )
 
-#: The CIFAR-10 ResNets and plain nets of lecture 05 (He et al. 2016, Section 4.2: SGD with momentum 0.9,
-#: learning rate 0.1, batches of 128), for short CPU runs: the one-cycle schedule spans the run, and the
+#: The CIFAR-10 ResNets and plain nets of lecture 05, and the compact GoogLeNet of the GoogLeNet assignment
+#: (He et al. 2016, Section 4.2: SGD with momentum 0.9, learning rate 0.1, batches of 128), for short CPU
+#: runs: the one-cycle schedule spans the run, and the
 #: decoupled weight decay is 5e-4 per step (shrinking each weight by learning rate x 5e-4).
 CIFAR_RESNET = Recipe(
     purpose="CIFAR-10 ResNets and plain nets",
@@ -404,6 +406,24 @@ def augmented(model: keras.Model, translation: float = 0.08, rotation: float = 0
             keras.layers.RandomRotation(rotation, fill_mode="constant"),
         ],
         name="distort",
+    )
+    return keras.Sequential(
+        [keras.Input(shape=model.input_shape[1:]), distort, model], name=name or f"{model.name}_augmented"
+    )
+
+
+def flip_and_shift(model: keras.Model, shift: float = 0.125, name: str | None = None):
+    """``model`` behind random horizontal flips and shifts of its input photos, active in training only.
+
+    The usual CIFAR-10 augmentation (He et al. 2016, Section 4.2, pad by 4 pixels and crop 32x32; here
+    ``RandomTranslation(shift, shift)`` with the border filled by reflection, 0.125 of 32 pixels being up to
+    4 pixels) plus ``RandomFlip("horizontal")``: a mirrored cat is still a cat, unlike a mirrored digit. Like
+    :func:`augmented`, the layers have no weights, so training the wrapper trains ``model``. The GoogLeNet
+    assignment (Q9) trains with it.
+    """
+    distort = keras.Sequential(
+        [keras.layers.RandomFlip("horizontal"), keras.layers.RandomTranslation(shift, shift, fill_mode="reflect")],
+        name="flip_and_shift",
     )
     return keras.Sequential(
         [keras.Input(shape=model.input_shape[1:]), distort, model], name=name or f"{model.name}_augmented"

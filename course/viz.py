@@ -16,7 +16,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["plot_history", "confusion_matrix", "plot_confusion_matrix", "show_images", "summary_table"]
+__all__ = [
+    "confusion_matrix",
+    "plot_accuracy_against_time",
+    "plot_confusion_matrix",
+    "plot_history",
+    "plot_runs",
+    "show_images",
+    "summary_table",
+]
 
 
 def _history_dict(history_or_result) -> Mapping[str, Sequence[float]]:
@@ -59,6 +67,69 @@ def plot_history(history_or_result, metrics: Sequence[str] = ("accuracy", "loss"
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title or "Training history")
+    fig.tight_layout()
+    return fig
+
+
+def plot_runs(runs: Mapping[str, object], metric: str = "accuracy", title: str | None = None) -> Figure:
+    """Several runs' training and validation curves of one ``metric``, one panel per run, on shared axes.
+
+    ``runs`` maps a run's name to what :func:`course.train.fit` returned (or a history dict). The shared
+    y axis makes the gaps between training and validation comparable from panel to panel; the GoogLeNet
+    assignment (Q9) shows its overfitting, underfitting and regularised runs this way.
+    """
+    if not runs:
+        raise ValueError("plot_runs needs at least one run")
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.4), sharey=True, squeeze=False)
+    for ax, (name, run) in zip(axes[0], runs.items(), strict=False):
+        history = _history_dict(run)
+        if metric not in history:
+            raise KeyError(f"run {name!r} recorded no {metric!r}; it has {sorted(history)}.")
+        epochs = np.arange(1, len(history[metric]) + 1)
+        ax.plot(epochs, history[metric], marker="o", markersize=3, label="training")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], marker="o", markersize=3, label="validation")
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(metric.replace("_", " "))
+    axes[0][0].legend()
+    fig.suptitle(title or f"Training and validation {metric.replace('_', ' ')}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_against_time(
+    runs: Mapping[str, object],
+    metric: str = "val_accuracy",
+    target: float | None = None,
+    budget_s: float | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Each run's ``metric`` after every epoch against the minutes of training so far (a time frontier).
+
+    ``runs`` maps names to :class:`course.train.TrainResult` objects (their ``epoch_times_s`` give the
+    time axis). ``target`` draws a horizontal line (an accuracy to reach) and ``budget_s`` a vertical one
+    (the time allowed). The GoogLeNet assignment (Q9) reads its run this way: what accuracy each minute
+    of CPU bought.
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for name, run in runs.items():
+        times = getattr(run, "epoch_times_s", None)
+        history = _history_dict(run)
+        if not times or metric not in history:
+            raise ValueError(f"run {name!r} needs epoch_times_s and a recorded {metric!r} (a TrainResult).")
+        minutes = np.cumsum(times) / 60.0
+        ax.plot(minutes, history[metric][: len(minutes)], marker="o", label=name)
+    if target is not None:
+        ax.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:.0%}")
+    if budget_s is not None:
+        ax.axvline(budget_s / 60.0, color="grey", linestyle=":", linewidth=1, label=f"{budget_s / 60:g} min budget")
+    ax.set_xlabel("training time (minutes)")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(title or f"{metric.replace('_', ' ')} against training time")
     fig.tight_layout()
     return fig
 

@@ -19,6 +19,7 @@ paper's input size and 1000 classes, every parameter counted (tests check them):
     vgg(16)                    138,357,544   (= keras.applications.VGG16)
     vgg(19)                    143,667,240   (= keras.applications.VGG19)
     googlenet()                  6,998,552   (Table 1, no auxiliary heads)
+    compact_googlenet()            349,658   (32x32, 10 classes; the GoogLeNet assignment)
     resnet(50)                  25,636,712   (= keras.applications.ResNet50)
     cifar_resnet(3)                271,098   (ResNet-20, 32x32, 10 classes; option A shortcuts)
     cifar_resnet(9)                857,082   (ResNet-56)
@@ -29,7 +30,7 @@ variants, e.g. ``vgg(11, (32, 32, 3), 10, width=0.25)``.
 """
 
 from .alexnet import alexnet
-from .googlenet import TABLE1, googlenet, inception
+from .googlenet import COMPACT_STAGES, TABLE1, compact_googlenet, googlenet, inception
 from .layers import LocalResponseNorm
 from .resnet import basic_block, bottleneck_block, cifar_resnet, resnet
 from .small import BN_MOMENTUM, lenet5, mlp, small_cnn
@@ -38,11 +39,13 @@ from .vgg import vgg
 __all__ = [
     "BN_MOMENTUM",
     "LocalResponseNorm",
+    "COMPACT_STAGES",
     "TABLE1",
     "alexnet",
     "basic_block",
     "bottleneck_block",
     "cifar_resnet",
+    "compact_googlenet",
     "googlenet",
     "inception",
     "lenet5",
