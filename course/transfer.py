@@ -17,8 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from .data.jpeg_archives import _store
 from .data.sources import _keras_cache_dirs
 
 CACHE_FOLDER = "course-features"
@@ -118,19 +117,11 @@ def _read(path: Path) -> tuple[np.ndarray, float] | None:
 
 
 def _write(path: Path, values: np.ndarray, seconds: float) -> Path | None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, values=values.astype("float16"), seconds=np.float64(seconds))
-        os.replace(tmp, path)
-        return path
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-        return None
+    """Keep the features (atomically, as the decoded-images cache does); None where they could not be kept."""
+    if path.is_file():
+        path.unlink()  # a stale (e.g. corrupt) copy must not pass for the new one
+    _store(path, {"values": values.astype("float16"), "seconds": np.float64(seconds)})
+    return path if path.is_file() else None
 
 
 def cached_features(
