@@ -15,6 +15,8 @@ docstring names the lecture that teaches it:
 - ``course.stepwise``   training measured in steps and seconds, with error curves on fixed sets
 - ``course.gradients``  the loss gradient's norm at each layer (the one module with per-backend code)
 - ``course.pretrained`` trained weights, offline-first: VGG16's base, the course's own flower AlexNet
+- ``course.transfer``   transfer learning on a CPU: split a base, cache frozen features, new heads, label curves
+- ``course.training_cost`` one VGG16 training step's time and memory, measured in a fresh process
 - ``course.runtime``    run modes (full, smoke, autograde) and the settings each one uses
 - ``course.grading``    the checks the assignments' test cells call: ``course.grading.core``
   and one module per assignment (``course.grading.lenet5``)
@@ -30,7 +32,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {"data", "models", "train", "viz", "transforms", "complexity", "runtime", "grading"}
-_SUBMODULES |= {"stepwise", "gradients", "pretrained", "conv"}
+_SUBMODULES |= {"stepwise", "gradients", "pretrained", "conv", "transfer", "training_cost"}
 
 
 def __getattr__(name):

@@ -10,6 +10,11 @@ once, keeping the result on disk (in the Keras cache, under ``course-features/``
 architecture, its weights and the images' bytes, so a second run, or another notebook with the same
 photos and weights, reads it back in a second. Caching is only possible when the images a frozen layer
 sees are the same at every epoch: random augmentation at the input rules it out.
+
+For the lecture's experiments: :func:`pooled` (the pooled features of several depths in one pass),
+:func:`head` (a new classifier), :func:`fit_and_score` with :func:`epochs_for` (one run of an
+accuracy-against-labels curve), :func:`per_class` (the labelled subsets, first or seeded), :func:`resized`
+and :func:`transplant` (Yosinski et al. 2014's networks with the first blocks copied from a source network).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +35,20 @@ from .data.sources import _keras_cache_dirs
 
 CACHE_FOLDER = "course-features"
 
-__all__ = ["CACHE_FOLDER", "Features", "cached_features", "per_class", "split", "trainable_parameters"]
+__all__ = [
+    "CACHE_FOLDER",
+    "Features",
+    "cached_features",
+    "epochs_for",
+    "fit_and_score",
+    "head",
+    "per_class",
+    "pooled",
+    "resized",
+    "split",
+    "trainable_parameters",
+    "transplant",
+]
 
 
 def split(base: keras.Model, at: str) -> tuple[keras.Model, keras.Model]:
@@ -54,21 +73,123 @@ def split(base: keras.Model, at: str) -> tuple[keras.Model, keras.Model]:
     return bottom, top
 
 
-def per_class(labels, n: int | None) -> np.ndarray:
-    """Indices of the first ``n`` examples of each class in ``labels`` (all of them when ``n`` is None),
-    in their original order: the same small training sets on every run, each one inside the next."""
+def per_class(labels, n: int | None, seed: int | None = None) -> np.ndarray:
+    """Indices of ``n`` examples of each class in ``labels`` (all of them when ``n`` is None), sorted.
+
+    Without ``seed`` they are the first ``n`` of each class: the same small training sets on every run,
+    each one inside the next. With ``seed`` they are a random ``n`` of each class, drawn with that seed:
+    lecture 04 repeats its accuracy-against-labels curves over seeds this way, so that the spread says how
+    much the choice of the few labelled images matters.
+    """
     labels = np.asarray(labels).reshape(-1)
     if n is None:
         return np.arange(len(labels))
     if n < 1:
         raise ValueError(f"n must be at least 1 (or None for all), got {n}")
-    chosen = np.concatenate([np.flatnonzero(labels == c)[:n] for c in np.unique(labels)])
-    return np.sort(chosen)
+    rng = None if seed is None else np.random.default_rng(seed)
+    chosen = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        chosen.append(members[:n] if rng is None else rng.permutation(members)[:n])
+    return np.sort(np.concatenate(chosen))
 
 
 def trainable_parameters(model: keras.Model) -> int:
     """Parameters that training would change (weights of trainable layers)."""
     return int(sum(math.prod(w.shape) for w in model.trainable_weights))
+
+
+def pooled(base: keras.Model, at) -> tuple[keras.Model, dict[str, slice]]:
+    """A model from ``base``'s input to the global average pool of each layer in ``at``, side by side.
+
+    Returns the model and, for each layer name, the slice of the model's output that holds that layer's
+    pooled features: ``values[:, slices["block4_pool"]]``. One forward pass gives a short feature vector
+    per image from several depths at once, which lecture 04 uses to ask which depth of a pretrained base
+    transfers best (Yosinski et al. 2014).
+    """
+    names = [at] if isinstance(at, str) else list(at)
+    outputs, slices, start = [], {}, 0
+    for name in names:
+        layer_output = base.get_layer(name).output
+        outputs.append(keras.layers.GlobalAveragePooling2D(name=f"{name}_mean")(layer_output))
+        slices[name] = slice(start, start + int(layer_output.shape[-1]))
+        start += int(layer_output.shape[-1])
+    joined = outputs[0] if len(outputs) == 1 else keras.layers.Concatenate(name="pooled")(outputs)
+    return keras.Model(base.inputs[0], joined, name=f"{base.name}_pooled"), slices
+
+
+def head(input_shape, classes: int, hidden: int = 256, dropout: float = 0.5, name: str = "head") -> keras.Sequential:
+    """A new classifier for a pretrained base: global average pooling (for feature maps), a ReLU layer of
+    ``hidden`` units, dropout and a softmax. On an already pooled vector (``input_shape`` of length 1) the
+    pooling is left out. Lecture 04's heads; the VGG16 assignment asks students to write the same one."""
+    layers = [keras.Input(shape=tuple(input_shape))]
+    if len(tuple(input_shape)) == 3:
+        layers.append(keras.layers.GlobalAveragePooling2D())
+    layers += [
+        keras.layers.Dense(hidden, activation="relu"),
+        keras.layers.Dropout(dropout),
+        keras.layers.Dense(classes, activation="softmax"),
+    ]
+    return keras.Sequential(layers, name=name)
+
+
+def epochs_for(n_train: int, epochs: int, min_images_seen: int = 0) -> int:
+    """``epochs``, or more for a small training set, so that at least ``min_images_seen`` images are seen in
+    all: a run on 25 images then gets as many steps as a run on a few thousand would in a few epochs."""
+    return max(int(epochs), math.ceil(min_images_seen / max(int(n_train), 1)))
+
+
+def fit_and_score(
+    model: keras.Model,
+    train: tuple,
+    test: tuple,
+    *,
+    lr: float,
+    epochs: int,
+    min_images_seen: int = 0,
+    batch_size: int = 32,
+    seed: int | None = None,
+) -> float:
+    """Compile ``model`` (Adam at ``lr``, sparse cross-entropy), train it on ``train = (x, y)`` for
+    :func:`epochs_for` epochs, and return its accuracy on ``test = (x, y)``. The runs of lecture 04's
+    accuracy-against-labels curves, one call each."""
+    from . import train as training
+
+    if seed is not None:
+        training.set_seed(seed)
+    x, y = train
+    model.compile(keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    epochs = epochs_for(len(x), epochs, min_images_seen)
+    training.fit(model, x, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    return training.evaluate_accuracy(model, *test)
+
+
+def resized(images, size: int) -> np.ndarray:
+    """uint8 photos ``(n, h, w, 3)`` at ``size`` x ``size`` (bilinear, rounded back to uint8); the same array
+    when they already have that size."""
+    images = np.asarray(images)
+    if images.shape[1:3] == (size, size):
+        return images
+    out = keras.ops.convert_to_numpy(keras.ops.image.resize(images.astype("float32"), (size, size)))
+    return out.round().clip(0, 255).astype("uint8")
+
+
+def transplant(source: keras.Model, target: keras.Model, blocks: int, freeze: bool) -> keras.Model:
+    """Copy into ``target`` the weights of the first ``blocks`` blocks of ``source`` (layers named
+    ``block1_...`` to ``block{blocks}_...``, as :func:`course.models.vgg` names them; the two models have
+    the same architecture), frozen when ``freeze``; the rest of ``target`` keeps its fresh initialisation.
+    Returns ``target``. These are Yosinski et al. (2014)'s transferred networks: "AnB" frozen, "AnB+"
+    fine-tuned; lecture 04 builds them."""
+    copied = 0
+    for layer in target.layers:
+        found = re.match(r"block(\d+)_", layer.name)
+        if found and int(found.group(1)) <= blocks:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+            layer.trainable = not freeze
+            copied += 1
+    if blocks and not copied:
+        raise ValueError(f"{target.name} has no layers named block1_... to block{blocks}_...")
+    return target
 
 
 @dataclass

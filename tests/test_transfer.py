@@ -101,3 +101,76 @@ def test_per_class_takes_the_first_n_of_each_class_in_order():
     assert set(transfer.per_class(labels, 2)) <= set(transfer.per_class(labels, 3))
     with pytest.raises(ValueError):
         transfer.per_class(labels, 0)
+
+
+def test_per_class_with_a_seed_draws_n_of_each_class_reproducibly():
+    labels = np.repeat([0, 1, 2], 20)
+    a, b = transfer.per_class(labels, 5, seed=1), transfer.per_class(labels, 5, seed=1)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(np.bincount(labels[a]), [5, 5, 5])
+    assert not np.array_equal(a, transfer.per_class(labels, 5, seed=2))
+    assert not np.array_equal(a, transfer.per_class(labels, 5))  # not simply the first five
+    np.testing.assert_array_equal(transfer.per_class(labels, None, seed=3), np.arange(60))
+
+
+def test_pooled_gives_each_layers_mean_in_its_slice():
+    base = chain()
+    model, slices = transfer.pooled(base, ("p1", "p2"))
+    out = model.predict(IMAGES, verbose=0)
+    assert out.shape == (10, 4 + 6) and slices == {"p1": slice(0, 4), "p2": slice(4, 10)}
+    p1 = keras.Model(base.inputs, base.get_layer("p1").output).predict(IMAGES, verbose=0)
+    np.testing.assert_allclose(out[:, slices["p1"]], p1.mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
+    single, only = transfer.pooled(base, "p2")
+    assert single.output_shape == (None, 6) and only == {"p2": slice(0, 6)}
+
+
+def test_head_pools_maps_but_not_vectors():
+    on_maps, on_vectors = transfer.head((4, 4, 512), 5), transfer.head((512,), 5)
+    assert [type(la).__name__ for la in on_maps.layers] == ["GlobalAveragePooling2D", "Dense", "Dropout", "Dense"]
+    assert on_maps.count_params() == on_vectors.count_params() == 512 * 256 + 256 + 256 * 5 + 5
+    assert on_vectors.output_shape == (None, 5)
+
+
+def test_epochs_for_small_sets_see_at_least_the_minimum():
+    assert transfer.epochs_for(25, 8, 2_000) == 80
+    assert transfer.epochs_for(2_318, 8, 2_000) == 8
+    assert transfer.epochs_for(10, 3) == 3
+
+
+def test_fit_and_score_learns_a_separable_task():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    net = keras.Sequential([keras.Input((4,)), layers.Dense(2, activation="softmax")])
+    accuracy = transfer.fit_and_score(net, (x[:150], y[:150]), (x[150:], y[150:]), lr=0.05, epochs=20, seed=0)
+    assert accuracy > 0.9
+
+
+def test_resized_keeps_uint8_and_leaves_the_right_size_alone():
+    photos = np.random.default_rng(0).integers(0, 256, (3, 8, 8, 3), dtype=np.uint8)
+    assert transfer.resized(photos, 8) is photos
+    small = transfer.resized(photos, 4)
+    assert small.shape == (3, 4, 4, 3) and small.dtype == np.uint8
+    flat = np.full((1, 8, 8, 3), 77, np.uint8)
+    assert (transfer.resized(flat, 5) == 77).all()
+
+
+def test_transplant_copies_and_freezes_only_the_first_blocks():
+    from course import models
+
+    source = models.vgg(11, (32, 32, 3), 5, 0.125, include_top=False, batch_norm=True)
+    keras.utils.set_random_seed(7)
+    target = models.vgg(11, (32, 32, 3), 5, 0.125, include_top=False, batch_norm=True)
+    transfer.transplant(source, target, blocks=2, freeze=True)
+    for layer in target.layers:
+        if not layer.weights:
+            continue
+        theirs = source.get_layer(layer.name).get_weights()
+        same = all(np.array_equal(a, b) for a, b in zip(layer.get_weights(), theirs, strict=True))
+        early = layer.name.startswith(("block1_", "block2_"))
+        assert same == early or "bn" in layer.name  # fresh batch norms start equal anyway
+        assert layer.trainable == (not early)
+    conv3 = target.get_layer("block3_conv1").get_weights()[0]
+    assert not np.array_equal(conv3, source.get_layer("block3_conv1").get_weights()[0])
+    with pytest.raises(ValueError, match="no layers named"):
+        transfer.transplant(source, chain(), blocks=1, freeze=False)
