@@ -50,7 +50,8 @@ CLASSES = 5
 
 #: Test accuracy the fine-tuned network must reach, per run mode. full: with the offline kit's edge-
 #: detection weights the reference run reaches about 0.72 (see the handout), so 0.65 leaves room for
-#: another seed; autograde and smoke (20 training photos per class, 100 test photos, 2 epochs of fine-tuning)
+#: another seed; autograde and smoke (20 training photos per class, 80 validation and 80 test photos, 2 epochs
+#: of fine-tuning)
 #: give the reference about 0.38, and chance is 0.2.
 MIN_TEST_ACCURACY = {"full": 0.65, "autograde": 0.28, "smoke": 0.28}
 
@@ -58,7 +59,7 @@ MIN_TEST_ACCURACY = {"full": 0.65, "autograde": 0.28, "smoke": 0.28}
 AUTOGRADE_BUDGET = {
     "image_size": 128,
     "train_per_class": 20,
-    "eval_per_class": 20,
+    "eval_per_class": 16,
     "finetune_epochs": 2,
     "sizes": (10,),
     "min_images_seen": 200,
