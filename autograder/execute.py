@@ -118,9 +118,13 @@ class GuardedExecute(Execute):
                         self._run_cell(cell, resources, index, trusted)
         except DeadKernelError:  # died while starting or while setting up the guard
             self._stop = self._stop or (STOP_CRASHED, self._death_message())
-            for cell in self.nb.cells:
-                if cell.cell_type == "code" and not cell.get("outputs"):
-                    self._mark_not_run(cell)
+            self._mark_unrun_cells()
+        except TimeoutError:  # nbclient's: no reply to kernel_info or to the guard's setup within the time left
+            if not self._deadline_hit:  # the wait was not cut short by the notebook's limit
+                raise
+            limit = f"the notebook ran longer than its {self.notebook_timeout} s limit"
+            self._stop = self._stop or (STOP_TIMEOUT, limit)
+            self._mark_unrun_cells()
         finally:
             kill_user(self.sandbox_uid if self.sandbox_uid >= 0 else None)
             self._reclaim_workdir(resources)
@@ -152,6 +156,11 @@ class GuardedExecute(Execute):
                 else:
                     os.chown(entry, os.getuid(), os.getgid())
         os.chown(path, os.getuid(), os.getgid())
+
+    def _mark_unrun_cells(self) -> None:
+        for cell in self.nb.cells:
+            if cell.cell_type == "code" and not cell.get("outputs"):
+                self._mark_not_run(cell)
 
     def _install_guard(self) -> None:
         self._secret = secrets.token_hex(32)

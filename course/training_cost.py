@@ -120,13 +120,15 @@ def _build(stage: str, image_size: int):
         raise ValueError(f"unknown stage {stage!r}; the stages are {', '.join(STAGES)}")
     image = keras.Input((image_size, image_size, 3))
     new_head = transfer.head(base.output_shape[1:], 5)
-    return keras.Model(image, new_head(base(image))), transfer
+    return keras.Model(image, new_head(base(image)))
 
 
 def _child(stage: str, image_size: int, batch_size: int, steps: int) -> dict:
     import keras
 
-    model, transfer = _build(stage, image_size)
+    from . import transfer
+
+    model = _build(stage, image_size)
     model.compile(keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy")
     rng = np.random.default_rng(0)
     x = (rng.standard_normal((batch_size, image_size, image_size, 3)) * 60).astype("float32")  # VGG-scaled inputs
