@@ -172,6 +172,14 @@ class GuardedExecute(Execute):
         if content.get("status") != "ok":
             raise RuntimeError(f"the grader's guard could not start in the kernel: {content.get('evalue', 'no reply')}")
 
+    async def _async_handle_timeout(self, timeout, cell=None):
+        """nbclient asserts a cell here, so a wait outside any cell (the kernel_info request, the guard's
+        set-up) that runs out of time would end the grading with a bare AssertionError: raise a TimeoutError,
+        which :meth:`preprocess` turns into the notebook's time limit (or re-raises when no limit was hit)."""
+        if cell is None:
+            raise TimeoutError(f"the kernel did not answer within {timeout} s")
+        return await super()._async_handle_timeout(timeout, cell)
+
     def _get_timeout(self, cell):
         timeout = super()._get_timeout(cell)
         if self._deadline is None:

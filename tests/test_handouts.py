@@ -66,6 +66,20 @@ def test_smoke_handouts_embed_their_figures(course_cli, tmp_path):
         assert "absl::InitializeLog" not in printed, "TensorFlow's native log lines are dropped"
 
 
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
+def test_a_published_handout_is_its_notebook_as_it_reads_now(notebook):
+    """solutions/ holds executed copies: a notebook edited since its handout was made needs a new run
+    (`course handouts PATH`), or the handout shows code and prose that the course no longer has."""
+    published = ROOT / "solutions" / output_stem(ROOT, notebook).with_suffix(".ipynb")
+    if not published.exists():
+        pytest.skip(f"{notebook.name} has no published handout")
+    cells = lambda nb: [(c.cell_type, c.source) for c in nb.cells]  # noqa: E731
+    now = cells(nbformat.read(str(notebook), as_version=4))
+    handout = cells(nbformat.read(str(published), as_version=4))
+    changed = [i for i, (a, b) in enumerate(zip(now, handout, strict=False)) if a != b]
+    assert len(now) == len(handout) and not changed, f"cells changed since the handout ran: {changed}"
+
+
 def _notebook(path, *sources):
     cells = [nbformat.v4.new_code_cell("SMOKE = False", metadata={"tags": ["parameters"]})]
     cells += [nbformat.v4.new_code_cell(s) for s in sources]
