@@ -303,6 +303,25 @@ def test_a_wait_outside_any_cell_that_runs_out_of_time_is_a_timeout_error():
         asyncio.run(GuardedExecute()._async_handle_timeout(4, None))
 
 
+def test_a_starting_kernel_gets_the_startup_time_not_the_limit_per_cell():
+    """kernel_info and the guard's set-up wait for a kernel that is still importing (on a busy machine, for
+    longer than a short --cell-timeout): they get nbclient's startup_timeout, and never more than the
+    notebook's time left."""
+    import time
+
+    import nbformat
+
+    from autograder.execute import GuardedExecute
+
+    execute = GuardedExecute(timeout=20, startup_timeout=60)
+    execute._deadline = None
+    cell = nbformat.v4.new_code_cell("pass")
+    assert (execute._get_timeout(None), execute._get_timeout(cell)) == (60, 20)
+    execute._deadline = time.monotonic() + 30.5
+    assert (execute._get_timeout(None), execute._get_timeout(cell)) == (30, 20)
+    assert execute._deadline_hit is False  # the cell's own limit came first
+
+
 # ----------------------------------------------------------------------------------------------
 # the feedback preprocessor on its own (fast)
 
