@@ -9,7 +9,7 @@ from autograder.samples import load_samples
 
 ASSIGNMENT = "feature_maps"
 SAMPLES = load_samples(ASSIGNMENT)
-LIMITS = ("--memory-mb", "6144", "--cpu-seconds", "240", "--cell-timeout", "120", "--jobs", "2")
+LIMITS = ("--memory-mb", "6144", "--cpu-seconds", "480", "--cell-timeout", "240", "--jobs", "2")
 
 
 @pytest.fixture(scope="module")

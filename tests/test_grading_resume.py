@@ -34,7 +34,7 @@ QUICK = (
     "empty-file",
 )
 SAMPLES = [s for s in load_samples(ASSIGNMENT) if s.student in QUICK]
-ARGS = ("--memory-mb", "6144", "--cpu-seconds", "60", "--jobs", "2")
+ARGS = ("--memory-mb", "6144", "--cpu-seconds", "180", "--jobs", "2")
 
 
 def _grade(root) -> subprocess.Popen:

@@ -14,7 +14,7 @@ from autograder.samples import load_samples
 
 ASSIGNMENT = "theory_quiz"
 SAMPLES = load_samples(ASSIGNMENT)
-LIMITS = ("--memory-mb", "4096", "--cpu-seconds", "120", "--cell-timeout", "60", "--jobs", "2")
+LIMITS = ("--memory-mb", "4096", "--cpu-seconds", "240", "--cell-timeout", "120", "--jobs", "2")
 QUESTIONS = 23
 
 

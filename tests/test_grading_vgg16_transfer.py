@@ -9,7 +9,7 @@ from autograder.samples import load_samples
 
 ASSIGNMENT = "vgg16_transfer"
 SAMPLES = load_samples(ASSIGNMENT)
-LIMITS = ("--memory-mb", "6144", "--cpu-seconds", "300", "--cell-timeout", "120", "--jobs", "2")
+LIMITS = ("--memory-mb", "6144", "--cpu-seconds", "600", "--cell-timeout", "240", "--jobs", "2")
 
 
 @pytest.fixture(scope="module")
