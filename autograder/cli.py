@@ -1,16 +1,18 @@
-"""The ``course`` command: the instructor's pipeline in five subcommands.
+"""The ``course`` command: the instructor's pipeline in six subcommands.
 
     course release [ASSIGNMENT] [--force]   source/ -> release/ (nbgrader generate_assignment)
     course grade ASSIGNMENT                 submitted/ -> autograded/, feedback/, reports/grades-A.csv
     course handouts [--smoke] [--out DIR]   run lectures + solutions, write notebooks and HTML
     course doctor                           versions, device and where the datasets come from
     course fmt [--check] [PATHS]            canonical form for authored notebooks
+    course serve MODEL_DIR                  an HTTP inference service for a saved model (course.serve)
 
 Every subcommand finds the course root (the folder holding ``nbgrader_config.py``)
 from the working directory, or takes ``--root``. Failures end with one line on
 stderr and a non-zero exit status; set ``COURSE_DEBUG=1`` to see the traceback.
 This module only parses arguments and prints; each subcommand's work lives in
-its own module of this package (release, batch, handouts, notebook_format).
+its own module of this package (release, batch, handouts, notebook_format), or of the
+``course`` library (``course serve``: ``course.serve``).
 """
 
 from __future__ import annotations
@@ -281,6 +283,54 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------------------------
+# course serve
+
+SERVE_TOKEN_ENV = "COURSE_SERVE_TOKEN"  # course.serve.TOKEN_ENV, named here so a refusal needs no import
+SERVE_MIN_TOKEN_LENGTH = 16  # course.serve.MIN_TOKEN_LENGTH
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Check the token and the model folder before anything heavy is imported; refusals exit 2."""
+
+    def refuse(message: str) -> int:
+        print(f"course serve: error: {message}", file=sys.stderr)
+        return 2
+
+    token = os.environ.get(SERVE_TOKEN_ENV)
+    if not token:
+        return refuse(
+            f"set {SERVE_TOKEN_ENV} to a secret of at least {SERVE_MIN_TOKEN_LENGTH} characters (clients send it "
+            "as `Authorization: Bearer TOKEN`); it is read from the environment, never from the command line"
+        )
+    if len(token) < SERVE_MIN_TOKEN_LENGTH:
+        return refuse(f"{SERVE_TOKEN_ENV} is {len(token)} characters long; use at least {SERVE_MIN_TOKEN_LENGTH}")
+    model_dir = Path(args.model_dir)
+    missing = [name for name in ("model.keras", "serving.json") if not (model_dir / name).is_file()]
+    if missing:
+        return refuse(
+            f"{model_dir} holds no {' or '.join(missing)} (write the folder with course.deploy.save_for_serving)"
+        )
+    if args.max_bytes < 1:
+        return refuse(f"--max-bytes must be positive, not {args.max_bytes}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    from course.deploy import ServingError
+    from course.serve import run
+
+    try:
+        return run(
+            model_dir,
+            token=token,
+            audit_log_path=args.audit_log,
+            host=args.host,
+            port=args.port,
+            max_bytes=args.max_bytes,
+        )
+    except ServingError as err:
+        return refuse(str(err))
+
+
+# ----------------------------------------------------------------------------------------------
 # entry point
 
 
@@ -420,6 +470,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="notebooks to format (default: all authored notebooks)")
     p.add_argument("--check", action="store_true", help="change nothing; exit 1 if any notebook is unformatted")
     p.set_defaults(func=cmd_fmt)
+
+    p = sub.add_parser(
+        "serve",
+        help="serve a saved model over HTTP (GET /health, POST /predict)",
+        description="Serve a model folder written by course.deploy.save_for_serving (model.keras and "
+        "serving.json, whose SHA-256 must match) over HTTP until SIGTERM or Ctrl-C: GET /health is open, POST "
+        "/predict takes one PNG or JPEG as the request body and needs `Authorization: Bearer TOKEN`, where "
+        f"TOKEN is the value of ${SERVE_TOKEN_ENV} (at least {SERVE_MIN_TOKEN_LENGTH} characters; never a "
+        "command-line argument, which other users can see in `ps`). Every request adds a JSON line to the audit "
+        "log (without the token or the image). See README, 'Serving a model'.",
+    )
+    p.add_argument("model_dir", metavar="MODEL_DIR", help="folder holding model.keras and serving.json")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    p.add_argument(
+        "--audit-log",
+        default="serve-audit.jsonl",
+        metavar="PATH",
+        help="JSON-lines audit log, appended to (default: serve-audit.jsonl in the working directory)",
+    )
+    p.add_argument(
+        "--max-bytes",
+        type=int,
+        default=2_000_000,  # course.serve.DEFAULT_MAX_BYTES
+        metavar="N",
+        help="largest image accepted, in bytes (default: 2000000)",
+    )
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -5,15 +5,23 @@ Students use it from the lectures (``notebooks/``) and the assignments
 spirit of d2l's library. Each module holds one concern, and each function's
 docstring names the lecture that teaches it:
 
-- ``course.data``       offline-first dataset loaders (MNIST, Fashion-MNIST, sample images)
+- ``course.data``       offline-first dataset loaders (MNIST, Fashion-MNIST, CIFAR-10, flowers, chest X-rays,
+  sample images) and patient-wise splits
 - ``course.models``     model builders (LeNet-5, its modern variant, MLP and CNN baselines)
 - ``course.conv``       convolutions written from scratch in NumPy, checked against Keras (lecture 01b)
 - ``course.train``      training recipes, seeded and timed training, augmentation, mean and spread over seeds, devices
-- ``course.viz``        training curves, confusion matrices, image grids, layer tables
+- ``course.viz``        training curves, confusion matrices, image grids, layer tables, Grad-CAM heat maps
 - ``course.transforms`` image shifts and pixel permutations for the lecture experiments
 - ``course.complexity`` weight-layer counts, multiply-adds, memory and receptive fields (``profile``)
 - ``course.stepwise``   training measured in steps and seconds, with error curves on fixed sets
-- ``course.gradients``  the loss gradient's norm at each layer (the one module with per-backend code)
+- ``course.gradients``  the loss gradient's norm at each layer, a class score's gradient with respect to a
+  layer's activations (the one module with per-backend code)
+- ``course.losses``     the focal loss and balanced class weights, for imbalanced classes (lecture 10)
+- ``course.clinical``   per-class sensitivity and specificity, ROC and AUC, operating thresholds,
+  bootstrap confidence intervals (lecture 10)
+- ``course.shortcuts``  shortcut audits: how well the image border alone predicts the class (lecture 10)
+- ``course.deploy``     a trained model saved for serving, with its operating threshold, version and hash
+- ``course.serve``      the HTTP inference service behind ``course serve`` (FastAPI, uvicorn; lecture 10)
 - ``course.pretrained`` trained weights, offline-first: VGG16's base, the course's own flower AlexNet
 - ``course.transfer``   transfer learning on a CPU: split a base, cache frozen features, new heads, label curves
 - ``course.training_cost`` one VGG16 training step's time and memory, measured in a fresh process
@@ -33,6 +41,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {"data", "models", "train", "viz", "transforms", "complexity", "runtime", "grading"}
 _SUBMODULES |= {"stepwise", "gradients", "pretrained", "conv", "transfer", "training_cost"}
+_SUBMODULES |= {"losses", "clinical", "shortcuts", "deploy", "serve"}
 
 
 def __getattr__(name):

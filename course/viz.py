@@ -1,9 +1,10 @@
-"""Plots and tables for the notebooks: training curves, confusion matrices, image grids, layer tables.
+"""Plots and tables for the notebooks: training curves, confusion matrices, image grids, layer tables,
+Grad-CAM heat maps.
 
 Every plotting function returns a ``matplotlib.figure.Figure`` with a title and
 axis labels; in a notebook it is shown automatically (with ``%matplotlib
 inline``), in a script call ``fig.savefig(...)``. Nothing here depends on the
-Keras backend.
+Keras backend: :func:`grad_cam` takes its gradients from :mod:`course.gradients`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "confusion_matrix",
+    "grad_cam",
     "plot_accuracy_against_time",
     "plot_confusion_matrix",
+    "plot_grad_cam",
     "plot_history",
     "plot_runs",
     "show_images",
@@ -285,3 +288,95 @@ def summary_table(model) -> pd.DataFrame:
     table.attrs["total_parameters"] = int(table["parameters"].sum())
     table.attrs["trainable_parameters"] = int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
     return table
+
+
+def grad_cam(model, images, layer_name: str | None = None, class_index=None) -> np.ndarray:
+    """Grad-CAM heat maps: where in each image the evidence for a class lies (lecture 10).
+
+    Grad-CAM (Selvaraju et al., 2017, "Grad-CAM: visual explanations from deep networks via
+    gradient-based localization", ICCV) weighs each channel of a convolutional layer's activations by
+    the mean gradient of the class's score with respect to it (:func:`course.gradients.activation_gradients`),
+    sums the weighted channels and keeps the positive part (ReLU): the places whose features raise the
+    class's score. The map, as coarse as the layer (7x7 for VGG16's last block), is resized (bilinear)
+    to the input's size and scaled so each image's peak is 1.
+
+    Args:
+        model: a functional or sequential Keras model with one (channels-last) image input.
+        images: ``(n, H, W, C)``, or one image ``(H, W, C)``, as the model takes them.
+        layer_name: the layer to look at (default: the last layer with a 4-D output, usually the last
+            convolution, or a nested pretrained base).
+        class_index: the class to explain: an int, one per image, or ``None`` for each image's
+            predicted class.
+
+    Returns:
+        ``(n, H, W)`` floats in ``[0, 1]``. A map with no positive evidence stays all zero. Draw them
+        over the images with :func:`plot_grad_cam`.
+    """
+    import keras
+
+    from course import gradients
+
+    images = np.asarray(images)
+    if images.ndim == len(model.inputs[0].shape) - 1:  # one image
+        images = images[None]
+    if layer_name is None:
+        candidates = gradients.feature_map_layers(model)
+        if not candidates:
+            raise ValueError(f"model {model.name!r} has no layer with a 4-D output (feature maps) for Grad-CAM.")
+        layer_name = candidates[-1]
+    activations, grads = gradients.activation_gradients(model, layer_name, images, class_index)
+    if activations.ndim != 4:
+        raise ValueError(
+            f"Grad-CAM needs a layer with 4-D output (n, h, w, channels); {layer_name!r} gives "
+            f"{activations.shape}. Layers that do: {gradients.feature_map_layers(model)}."
+        )
+    weights = grads.mean(axis=(1, 2))  # (n, channels): each channel's importance for the class
+    cams = np.maximum(np.einsum("nhwc,nc->nhw", activations, weights), 0.0)
+    size = images.shape[1:3]
+    cams = keras.ops.image.resize(cams[..., None], size, interpolation="bilinear", data_format="channels_last")
+    cams = np.maximum(keras.ops.convert_to_numpy(cams)[..., 0].astype(np.float64), 0.0)
+    peaks = cams.max(axis=(1, 2), keepdims=True)
+    return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0).clip(0.0, 1.0)
+
+
+def plot_grad_cam(images, heatmaps, titles: Sequence[str] | None = None, alpha: float = 0.4, ncols: int = 6) -> Figure:
+    """Heat maps (from :func:`grad_cam`) drawn over their images, one panel per image (lecture 10).
+
+    ``images`` are ``(n, H, W)``, ``(n, H, W, 1)`` (drawn in grey) or ``(n, H, W, 3)`` (colour), each
+    scaled to its own min..max; ``heatmaps`` are ``(n, h, w)`` in ``[0, 1]``, stretched over their image
+    if their size differs. Red marks where the evidence for the class lies; ``alpha`` is the heat map's
+    opacity. ``titles`` gives each panel a caption (e.g. true and predicted class). The figure has one
+    axes per image.
+    """
+    images, heatmaps = np.asarray(images), np.asarray(heatmaps, dtype=float)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] != 3):
+        raise ValueError(f"expected images shaped (n, h, w), (n, h, w, 1) or (n, h, w, 3); got {images.shape}.")
+    if heatmaps.ndim == 2:
+        heatmaps = heatmaps[None]
+    n = len(images)
+    if n == 0 or heatmaps.ndim != 3 or len(heatmaps) != n:
+        raise ValueError(f"expected one (h, w) heat map per image: {n} images, heat maps {heatmaps.shape}.")
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"got {n} images but {len(titles)} titles.")
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.2 * ncols, 2.4 * nrows + 0.6), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.remove()
+            continue
+        image = images[i].astype(float)
+        low, high = image.min(), image.max()
+        image = (image - low) / (high - low) if high > low else np.zeros_like(image)
+        h, w = image.shape[:2]
+        ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+        ax.imshow(heatmaps[i], cmap="jet", alpha=alpha, vmin=0, vmax=1, extent=(-0.5, w - 0.5, h - 0.5, -0.5))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=9)
+    fig.suptitle("Grad-CAM: red marks the regions that raise the class's score")
+    fig.tight_layout()
+    return fig

@@ -9,7 +9,8 @@ the data in several places, in this order, and say which one they used:
    kit's 10,000-image training subset, Keras key layout),
    ``fashion-mnist/*-idx?-ubyte.gz`` (the four official IDX files),
    ``cifar10/cifar10-jpeg.npz`` and ``flowers/flowers-128-jpeg.npz`` (JPEG
-   archives). A relative
+   archives), ``chest_xray/cxr3-128.npz`` (the X-rays have no download; a file
+   of your own comes first, see ``chest_xray``). A relative
    ``COURSE_DATA_DIR`` is tried against the working folder first, then against
    the project root (the kit's README writes it relative to the project root).
 2. **The Keras cache** (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``, with
@@ -40,7 +41,7 @@ different source would hide the problem. Only a failed or refused *download*
 falls through to the next source, because nothing was kept from it.
 
 This package imports only numpy and the standard library at import time
-(Pillow, scikit-image and mlxtend are imported when needed), never TensorFlow,
+(Pillow, scikit-image, mlxtend and scikit-learn are imported when needed), never TensorFlow,
 so it works under every Keras backend and imports quickly.
 
 Layout (one place per concern; this file only re-exports):
@@ -56,6 +57,10 @@ Layout (one place per concern; this file only re-exports):
 - ``cifar10``: :func:`load_cifar10` (the kit's JPEG copy, or ``keras.datasets.cifar10``);
 - ``flowers``: :func:`load_flowers` (the kit's 3,310 photos, or TensorFlow's
   ``flower_photos``), a fixed stratified split and every photo's credit line;
+- ``chest_xray``: :func:`load_chest_xray` (a file of your own, or the kit's
+  1,015 X-rays: normal, pneumonia, COVID-19) and patient-wise splits
+  (:func:`patient_split`, :func:`patient_folds`, :func:`check_no_leak`) for
+  the X-ray case study (lecture 10, assignment ``xray``);
 - ``jpeg_archives``: the kit's JPEG-in-``.npz`` layout, decoded once and cached
   on disk (keyed by the archive's SHA-256);
 - ``images``: :func:`sample_image`;
@@ -69,7 +74,8 @@ the module that uses them: change one there, e.g.
 
 from __future__ import annotations
 
-from . import cifar10, digits, download, flowers, images, jpeg_archives, preprocessing, sources
+from . import chest_xray, cifar10, digits, download, flowers, images, jpeg_archives, preprocessing, sources
+from .chest_xray import CHEST_XRAY_CLASSES, ChestXrays, check_no_leak, load_chest_xray, patient_folds, patient_split
 from .cifar10 import CIFAR10_CLASSES, load_cifar10
 from .digits import (
     FASHION_MNIST_CLASSES,
@@ -100,7 +106,9 @@ from .sources import (
 )
 
 __all__ = [
+    "CHEST_XRAY_CLASSES",
     "CIFAR10_CLASSES",
+    "ChestXrays",
     "CorruptDatasetError",
     "DataSource",
     "DatasetNotFoundError",
@@ -110,12 +118,16 @@ __all__ = [
     "ImageSplit",
     "SAMPLE_IMAGES",
     "centre_pixels",
+    "check_no_leak",
     "clear_cache",
+    "load_chest_xray",
     "load_cifar10",
     "load_fashion_mnist",
     "load_flowers",
     "load_mnist",
     "pad_and_scale",
+    "patient_folds",
+    "patient_split",
     "sample_image",
     "source_info",
     "square_image",
