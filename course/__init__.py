@@ -11,7 +11,8 @@ docstring names the lecture that teaches it:
 - ``course.conv``       convolutions written from scratch in NumPy, checked against Keras (lecture 01b)
 - ``course.train``      training recipes, seeded and timed training, augmentation, mean and spread over seeds, devices
 - ``course.viz``        training curves, confusion matrices, image grids, layer tables, Grad-CAM heat maps
-- ``course.transforms`` image shifts and pixel permutations for the lecture experiments
+- ``course.transforms`` image shifts and pixel permutations for the lecture experiments, chest X-ray
+  augmentation and contrast equalisation (lecture 10)
 - ``course.complexity`` weight-layer counts, multiply-adds, memory and receptive fields (``profile``)
 - ``course.stepwise``   training measured in steps and seconds, with error curves on fixed sets
 - ``course.gradients``  the loss gradient's norm at each layer, a class score's gradient with respect to a
@@ -21,6 +22,7 @@ docstring names the lecture that teaches it:
   bootstrap confidence intervals (lecture 10)
 - ``course.shortcuts``  shortcut audits: how well the image border alone predicts the class (lecture 10)
 - ``course.deploy``     a trained model saved for serving, with its operating threshold, version and hash
+- ``course.model_card`` a one-page Markdown model card written from measured values (lecture 10)
 - ``course.serve``      the HTTP inference service behind ``course serve`` (FastAPI, uvicorn; lecture 10)
 - ``course.pretrained`` trained weights, offline-first: VGG16's base, the course's own flower AlexNet
 - ``course.transfer``   transfer learning on a CPU: split a base, cache frozen features, new heads, label curves
@@ -41,7 +43,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {"data", "models", "train", "viz", "transforms", "complexity", "runtime", "grading"}
 _SUBMODULES |= {"stepwise", "gradients", "pretrained", "conv", "transfer", "training_cost"}
-_SUBMODULES |= {"losses", "clinical", "shortcuts", "deploy", "serve"}
+_SUBMODULES |= {"losses", "clinical", "shortcuts", "deploy", "serve", "model_card"}
 
 
 def __getattr__(name):

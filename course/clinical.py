@@ -29,6 +29,7 @@ __all__ = [
     "one_vs_rest_roc",
     "per_class_metrics",
     "roc_auc",
+    "scorecard",
     "threshold_for_sensitivity",
 ]
 
@@ -244,3 +245,21 @@ def bootstrap_ci(
         values[b] = metric(y[idx], predictions[idx])
     low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
     return Interval(float(metric(y, predictions)), float(low), float(high))
+
+
+def scorecard(y_true, scores, class_names: Sequence[str] | None = None) -> pd.Series:
+    """The figures lecture 10 compares models by, as one row: accuracy, balanced accuracy (the mean
+    sensitivity), macro AUC, and each class's AUC and sensitivity (at the plain argmax decision)."""
+    y = _labels(y_true)
+    scores = _scores(scores, y.size)
+    k = scores.shape[1]
+    names = [str(name) for name in (range(k) if class_names is None else class_names)]
+    confusion = np.zeros((k, k), dtype=np.int64)
+    np.add.at(confusion, (y, scores.argmax(axis=1)), 1)
+    table = per_class_metrics(confusion, names)
+    auc = roc_auc(y, scores, names)
+    row = {"accuracy": table.attrs["accuracy"], "balanced accuracy": float(table["sensitivity"].mean())}
+    row["macro AUC"] = float(auc["macro"])
+    row.update({f"{name} AUC": float(auc[name]) for name in names})
+    row.update({f"{name} sensitivity": float(table.loc[name, "sensitivity"]) for name in names})
+    return pd.Series(row)

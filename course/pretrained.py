@@ -199,3 +199,22 @@ def imagenet_alexnet_filters() -> tuple[np.ndarray | None, str]:
     filters = net.features[0].weight.detach().cpu().numpy()
     note = "ImageNet AlexNet: conv1 of torchvision's trained AlexNet (64 filters, Krizhevsky 2014's variant)."
     return np.transpose(filters, (0, 2, 3, 1)), note
+
+
+VGG16_BGR_MEANS = (103.939, 116.779, 123.68)  # what keras.applications.vgg16.preprocess_input subtracts
+
+
+def vgg16_on_grayscale(base: keras.Model, head: keras.Model, name: str = "vgg16_grayscale") -> keras.Model:
+    """One flat model from grayscale images (``(s, s, 1)``, grey levels 0-255) to ``head``'s output: the grey
+    channel copied to three, VGG16's preprocessing (each channel's ImageNet mean subtracted; for a grey image
+    the BGR order changes nothing), then ``base``'s layers one by one (shared with ``base``, so trained or
+    fine-tuned weights carry over) and ``head`` (lecture 10). Built from standard layers only, so it saves
+    and loads with ``safe_mode=True``, and every layer of the base can be named (Grad-CAM's
+    ``"block5_conv3"``)."""
+    size = tuple(base.input_shape[1:3])
+    gray = keras.Input(shape=(*size, 1), name="xray")
+    x = keras.layers.Concatenate(name="gray_to_rgb")([gray, gray, gray])
+    x = keras.layers.Rescaling(1.0, offset=[-m for m in VGG16_BGR_MEANS], name="vgg16_preprocess")(x)
+    for layer in base.layers[1:]:
+        x = layer(x)
+    return keras.Model(gray, head(x), name=name)

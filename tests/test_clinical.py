@@ -173,3 +173,17 @@ def test_bootstrap_resamples_are_stratified_by_class():
     auc = clinical.bootstrap_ci(y, scores, lambda yy, ss: clinical.roc_auc(yy, ss)["macro"], n_boot=50)
     assert 0.5 < auc.low <= auc.point <= auc.high <= 1.0
     assert isinstance(clinical.per_class_metrics(np.eye(2)), pd.DataFrame)
+
+
+def test_scorecard_is_one_row_of_the_figures_models_are_compared_by():
+    y = np.array([0, 0, 1, 1, 2, 2])
+    scores = np.array(
+        [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.8, 0.1], [0.1, 0.6, 0.3], [0.1, 0.2, 0.7], [0.3, 0.3, 0.4]]
+    )
+    row = clinical.scorecard(y, scores, ["normal", "pneumonia", "COVID-19"])
+    # argmax: 0, 1, 1, 1, 2, 2 -> one normal missed (as pneumonia); sensitivities 1/2, 1, 1
+    assert row["accuracy"] == pytest.approx(5 / 6)
+    assert row["normal sensitivity"] == 0.5 and row["pneumonia sensitivity"] == 1 and row["COVID-19 sensitivity"] == 1
+    assert row["balanced accuracy"] == pytest.approx(2.5 / 3)
+    assert row["COVID-19 AUC"] == 1.0  # both COVID-19 cases outscore the other four
+    assert row["macro AUC"] == pytest.approx(clinical.roc_auc(y, scores)["macro"])

@@ -126,6 +126,23 @@ def test_vgg16_base_offline_uses_the_kit_and_says_so(offline, capsys):
     assert filters.shape == (64, 3, 3, 3) and filters.std() > 0.01  # learned, not zeros
 
 
+def test_vgg16_on_grayscale_is_the_base_and_head_on_copied_grey_channels(tmp_path):
+    import keras
+
+    from course import transfer
+
+    base = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+    head = transfer.head(base.output_shape[1:], 3)
+    model = pretrained.vgg16_on_grayscale(base, head)
+    grey = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 1)).astype("float32")
+    expected = head(base(keras.applications.vgg16.preprocess_input(np.repeat(grey, 3, axis=-1))))
+    np.testing.assert_allclose(model(grey), expected, rtol=1e-5, atol=1e-6)
+    assert model.get_layer("block5_conv3") is base.get_layer("block5_conv3")  # shared, so fine-tuning carries over
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True, compile=False)
+    np.testing.assert_allclose(again(grey), expected, rtol=1e-5, atol=1e-6)
+
+
 def test_vgg16_base_without_any_source_names_both(offline, monkeypatch):
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
     with pytest.raises(data.DatasetNotFoundError, match="(?s)ImageNet weights.*offline kit.*How to fix"):

@@ -388,3 +388,17 @@ def test_sigterm_shuts_down_cleanly_with_a_complete_audit_log(service):
         assert b"PNG\r\n" not in text and b"IHDR" not in text and b"JFIF" not in text
     assert b"Traceback" not in logs and b"Authorization" not in logs and b"Bearer" not in logs
     assert max(len(line) for line in audit.splitlines()) < 600
+
+
+def test_the_notebook_client_starts_asks_and_stops_the_service(model_dir, tmp_path):
+    from course.serve_client import Service as Client
+
+    with Client(model_dir, TOKEN, tmp_path / "audit.jsonl") as client:
+        status, answer = client.request("GET", "/health")
+        assert status == 200 and answer["model_version"] == "tiny-1"
+        status, answer = client.request("POST", "/predict", GOOD_PNG, {"Content-Type": "image/png"})
+        assert status == 401 and "error" in answer
+    assert client.stop() == 0  # stopped on leaving the block, cleanly
+    events = [json.loads(line)["event"] for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert events[0] == "startup" and events[-1] == "shutdown" and events.count("request") >= 2
+    assert TOKEN not in client.output

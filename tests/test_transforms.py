@@ -1,4 +1,5 @@
-"""Tests for course.transforms (pure NumPy, no TensorFlow)."""
+"""Tests for course.transforms: the shifts and permutations (pure NumPy), and the X-ray augmentation (Keras)
+and contrast equalisation (scikit-image) of lecture 10."""
 
 import numpy as np
 import pytest
@@ -86,3 +87,53 @@ def test_permute_pixels_rejects_wrong_permutations():
         permute_pixels(x, np.arange(10))
     with pytest.raises(ValueError):
         permute_pixels(x, np.zeros(30, dtype=int))
+
+
+def _xrays(n=4, size=128, seed=0):
+    """Float grey levels 0-255 shaped (n, size, size, 1): a bright disc (a chest) on a dark field, plus noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    disc = ((yy - size / 2) ** 2 + (xx - size / 2.5) ** 2 < (size / 3) ** 2) * 150.0
+    images = disc + 40 + rng.normal(0, 10, (n, size, size))
+    return np.clip(images, 0, 255).astype(np.float32)[..., None]
+
+
+def test_xray_augmentation_changes_images_in_training_only():
+    from course.transforms import xray_augmentation
+
+    augment = xray_augmentation(seed=0)
+    x = _xrays()
+    trained = np.asarray(augment(x, training=True))
+    assert trained.shape == x.shape and trained.dtype == np.float32
+    assert trained.min() >= 0 and trained.max() <= 255
+    assert not np.allclose(trained, x)
+    inferred = np.asarray(augment(x, training=False))
+    assert inferred.shape == x.shape and inferred.dtype == np.float32
+    np.testing.assert_array_equal(inferred, x)
+
+
+def test_xray_augmentation_has_the_right_layers_and_no_flip():
+    from course.transforms import xray_augmentation
+
+    names = [type(layer).__name__ for layer in xray_augmentation().layers]
+    assert names == ["RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast", "RandomErasing"]
+    assert "RandomFlip" not in names
+    assert "RandomErasing" not in [type(layer).__name__ for layer in xray_augmentation(erasing=False).layers]
+    assert "flip" in xray_augmentation.__doc__.lower() and "heart" in xray_augmentation.__doc__
+
+
+def test_equalize_spreads_a_low_contrast_image_deterministically():
+    from course.transforms import equalize
+
+    rng = np.random.default_rng(0)
+    dim = (_xrays(n=3, size=64)[..., 0] * 0.15 + 90).astype(np.uint8)  # grey levels squeezed into 90-128
+    out = equalize(dim)
+    assert out.shape == dim.shape and out.dtype == np.uint8
+    assert out.std() > 2 * dim.std()
+    np.testing.assert_array_equal(out, equalize(dim))
+    np.testing.assert_array_equal(dim, (_xrays(n=3, size=64)[..., 0] * 0.15 + 90).astype(np.uint8))  # input kept
+    assert equalize(dim[..., None]).shape == dim.shape + (1,)
+    blank = np.full((1, 32, 32), 128, np.uint8)
+    np.testing.assert_array_equal(equalize(blank), blank)
+    with pytest.raises(ValueError, match="uint8"):
+        equalize(rng.random((2, 32, 32)))
