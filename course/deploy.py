@@ -19,8 +19,9 @@ it answers a probability vector. :meth:`ServedModel.decide` applies the operatin
 as soon as its probability reaches the threshold, else the most probable class. ``course.serve`` puts all
 this behind an HTTP service (``course serve MODEL_DIR``).
 
-Everything here is backend-agnostic Keras 3, except :func:`export_saved_model`, which writes a TensorFlow
-SavedModel (for TensorFlow Serving) and needs the TensorFlow backend.
+Everything here is backend-agnostic Keras 3, except :func:`export_saved_model` and :func:`export_tflite`,
+which write a TensorFlow SavedModel (for TensorFlow Serving) and a TensorFlow Lite file, and need the
+TensorFlow backend.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ __all__ = [
     "ServedModel",
     "ServingError",
     "export_saved_model",
+    "export_tflite",
     "load_for_serving",
     "save_for_serving",
     "sha256_file",
@@ -170,6 +172,20 @@ def export_saved_model(model: keras.Model, directory: str | os.PathLike) -> Path
     path = Path(directory)
     model.export(str(path), format="tf_saved_model", verbose=False)
     return path
+
+
+def export_tflite(saved_model_dir: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """TensorFlow only: convert a SavedModel (from :func:`export_saved_model`) into a TensorFlow Lite file at
+    ``path``, for phones and edge devices (lecture 10). Float32, no quantisation, so its answers match the
+    Keras model's to rounding."""
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError("export_tflite needs the TensorFlow backend (KERAS_BACKEND=tensorflow).")
+    import tensorflow as tf
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir)).convert())
+    return target
 
 
 @dataclass

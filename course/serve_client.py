@@ -47,9 +47,7 @@ class Service:
         self.output = ""
         env = {**os.environ, "COURSE_SERVE_TOKEN": token}
         command = [sys.executable, "-c", _START, str(model_dir), str(audit_log), str(self.port)]
-        self._process = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        self._process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

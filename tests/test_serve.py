@@ -128,6 +128,29 @@ def test_export_saved_model(tmp_path, monkeypatch):
         deploy.export_saved_model(tiny_model(), tmp_path / "other")
 
 
+def test_export_tflite_answers_as_the_keras_model(tmp_path, monkeypatch):
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("TensorFlow Lite needs the TensorFlow backend")
+    import warnings
+
+    import tensorflow as tf
+
+    model = tiny_model()
+    tflite = deploy.export_tflite(deploy.export_saved_model(model, tmp_path / "saved"), tmp_path / "m.tflite")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter's notice that it moves to ai_edge_litert
+        interpreter = tf.lite.Interpreter(model_path=str(tflite))
+    interpreter.allocate_tensors()
+    image = noise()[None, ..., None].astype("float32")
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], image)
+    interpreter.invoke()
+    answer = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_allclose(answer, keras.ops.convert_to_numpy(model(image)), atol=1e-5)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
+    with pytest.raises(RuntimeError, match="needs the TensorFlow backend"):
+        deploy.export_tflite(tmp_path / "saved", tmp_path / "other.tflite")
+
+
 def _asgi_post(app, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
     """One HTTP request straight to an ASGI app, in this process: -> (status, body)."""
     import asyncio
