@@ -1,4 +1,4 @@
-"""The ``course`` command: the instructor's pipeline in six subcommands.
+"""The ``course`` command: the instructor's pipeline in seven subcommands.
 
     course release [ASSIGNMENT] [--force]   source/ -> release/ (nbgrader generate_assignment)
     course grade ASSIGNMENT                 submitted/ -> autograded/, feedback/, reports/grades-A.csv
@@ -6,12 +6,13 @@
     course doctor                           versions, device and where the datasets come from
     course fmt [--check] [PATHS]            canonical form for authored notebooks
     course serve MODEL_DIR                  an HTTP inference service for a saved model (course.serve)
+    course student-edition [DEST] [--zip]   the course without answers, for students (build/student-edition/)
 
 Every subcommand finds the course root (the folder holding ``nbgrader_config.py``)
 from the working directory, or takes ``--root``. Failures end with one line on
 stderr and a non-zero exit status; set ``COURSE_DEBUG=1`` to see the traceback.
 This module only parses arguments and prints; each subcommand's work lives in
-its own module of this package (release, batch, handouts, notebook_format), or of the
+its own module of this package (release, batch, handouts, notebook_format, student_edition), or of the
 ``course`` library (``course serve``: ``course.serve``).
 """
 
@@ -331,6 +332,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------------------------
+# course student-edition
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
+
+
+def cmd_student_edition(args: argparse.Namespace) -> int:
+    from .student_edition import DEFAULT_DEST, build
+
+    root = _root(args)
+    dest = Path(args.dest).resolve() if args.dest else root / DEFAULT_DEST
+    print(f"student edition: writing {_rel(root, dest)}/ ...", flush=True)
+    edition = build(root, dest, force=args.force, zip_too=args.zip, handouts=not args.no_handouts)
+    parts: dict[str, int] = {}
+    for rel in edition.files:
+        top = rel.split("/")[0] + ("/" if "/" in rel else "")
+        parts[top] = parts.get(top, 0) + 1
+    print(
+        f"wrote {len(edition.files)} files ({_size(edition.size)}): " + ", ".join(f"{k} {v}" for k, v in parts.items())
+    )
+    for name, why in edition.left_out:
+        print(f"left out {name}: {why}")
+    print(
+        f"verified: no forbidden path and no solution, hidden-test or mark-scheme marker in {len(edition.files)} files"
+    )
+    if edition.zip_path:
+        print(f"zip: {_rel(root, edition.zip_path)} ({_size(edition.zip_path.stat().st_size)})")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
 # entry point
 
 
@@ -498,6 +531,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest image accepted, in bytes (default: 2000000)",
     )
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "student-edition",
+        parents=[common],
+        help="write the course without answers for students (release, lectures, library)",
+        description="Write a self-contained student copy of the course into DEST: release/, notebooks/, the "
+        "course library, requirements.txt, a pyproject.toml for the course package alone, a student README and "
+        "Makefile, and the lecture handouts. Never source/, solutions of assignments, autograder/, tests/ or the "
+        "gradebook; every file written is scanned for solution, hidden-test and mark-scheme markers and the "
+        "command fails (removing DEST) if one is found. DEST must lie outside the repository or under build/.",
+    )
+    p.add_argument("dest", nargs="?", metavar="DEST", help="output folder (default: build/student-edition/)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty DEST (and DEST.zip)")
+    p.add_argument("--zip", action="store_true", help="also write DEST.zip (one folder named like DEST)")
+    p.add_argument("--no-handouts", action="store_true", help="leave the executed lecture handouts out")
+    p.set_defaults(func=cmd_student_edition)
     return parser
 
 

@@ -1,0 +1,141 @@
+"""``course student-edition``: the course without answers, for students."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.cells import MARKERS
+from autograder.student_edition import FORBIDDEN
+
+ROOT = Path(__file__).resolve().parent.parent
+TOP_LEVEL = {"release", "notebooks", "course", "handouts", "README.md", "requirements.txt", "pyproject.toml"}
+TOP_LEVEL |= {"Makefile", ".gitignore"}
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory, course_cli):
+    dest = tmp_path_factory.mktemp("edition") / "cnn-course-student"
+    proc = course_cli("student-edition", str(dest), "--zip", timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return dest, proc.stdout
+
+
+def test_layout_and_summary(edition):
+    dest, stdout = edition
+    assert {p.name for p in dest.iterdir()} == TOP_LEVEL
+    assert "left out source/" in stdout and "verified:" in stdout and "zip:" in stdout, stdout
+
+
+def test_nothing_forbidden_and_no_marker(edition):
+    dest, _ = edition
+    for rel in _files(dest):
+        assert rel.split("/")[0] not in FORBIDDEN, rel
+        assert Path(rel).name not in ("gradebook.db", "nbgrader_config.py", "solution.json"), rel
+        text = (dest / rel).read_bytes().decode("utf-8", errors="ignore")
+        assert not [m for m in MARKERS if m in text], rel
+    assert {str(p.relative_to(dest / "handouts")) for p in (dest / "handouts").rglob("*")} <= {
+        p.name for p in (ROOT / "solutions").glob("*") if p.is_file()
+    }
+
+
+def test_release_and_lectures_are_the_repositorys(edition):
+    dest, _ = edition
+    for folder, pattern in (("release", "*/*.ipynb"), ("notebooks", "*.ipynb")):
+        wanted = sorted((ROOT / folder).glob(pattern))
+        assert wanted
+        for path in wanted:
+            rel = path.relative_to(ROOT)
+            assert filecmp.cmp(path, dest / rel, shallow=False), rel
+    assert {p.name for p in (dest / "release").iterdir()} == {p.name for p in (ROOT / "source").iterdir() if p.is_dir()}
+
+
+def test_student_package_is_course_only(edition):
+    dest, _ = edition
+    pyproject = (dest / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'include = ["course*"]' in pyproject
+    assert "autograder" not in pyproject and "[project.scripts]" not in pyproject
+    assert "serve = [" in pyproject and '"keras>=3.6"' in pyproject
+    requirements = (dest / "requirements.txt").read_text(encoding="utf-8")
+    assert "autograder" not in requirements and "-e ." in requirements.splitlines()
+    readme = (dest / "README.md").read_text(encoding="utf-8")
+    assert "hidden tests" in readme and "COURSE_DATA_DIR" in readme and "assignment `lenet5`" in readme
+    assert "pip install -r requirements.txt" in readme
+
+
+def test_zip_holds_the_same_files(edition):
+    dest, _ = edition
+    with zipfile.ZipFile(dest.with_name(dest.name + ".zip")) as archive:
+        names = {name.split("/", 1)[1] for name in archive.namelist()}
+        assert all(name.startswith(dest.name + "/") for name in archive.namelist())
+    assert names == _files(dest)
+
+
+def test_course_imports_from_the_edition_and_the_autograder_does_not(edition):
+    """Without site-packages (``-S``; the instructor's editable install would find both packages),
+    with ``PYTHONPATH=DEST`` only: ``course`` comes from DEST and ``autograder`` is nowhere."""
+    dest, _ = edition
+    code = (
+        "import importlib.util, course; print(course.__file__); print(importlib.util.find_spec('autograder') is None)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        cwd=dest,
+        env={"PYTHONPATH": str(dest), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    where, no_autograder = proc.stdout.split()[-2:]
+    assert Path(where).is_relative_to(dest) and no_autograder == "True", proc.stdout
+
+
+def _student_course(course_copy) -> Path:
+    root = course_copy(("source", "release", "notebooks", "course"), name="student-edition")
+    for name in ("README.md", "requirements.txt", "pyproject.toml"):
+        shutil.copy2(ROOT / name, root / name)
+    return root
+
+
+def test_a_planted_solution_fails_naming_the_file(course_copy, course_cli, tmp_path):
+    root = _student_course(course_copy)
+    planted = root / "release" / "lenet5" / "lenet5.ipynb"
+    nb = json.loads(planted.read_text(encoding="utf-8"))
+    nb["cells"][-1]["source"] = "### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION\n"
+    planted.write_text(json.dumps(nb), encoding="utf-8")
+    dest = tmp_path / "edition"
+    proc = course_cli("student-edition", str(dest), "--root", str(root), "--no-handouts", timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "release/lenet5/lenet5.ipynb" in proc.stderr and "BEGIN SOLUTION" in proc.stderr, proc.stderr
+    assert not dest.exists()
+
+
+def test_a_non_empty_destination_needs_force(course_cli, tmp_path):
+    dest = tmp_path / "edition"
+    dest.mkdir()
+    (dest / "old.txt").write_text("old", encoding="utf-8")
+    proc = course_cli("student-edition", str(dest), "--no-handouts", timeout=120)
+    assert proc.returncode == 1 and "--force" in proc.stderr, proc.stderr
+    assert (dest / "old.txt").exists()
+    proc = course_cli("student-edition", str(dest), "--no-handouts", "--force", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert not (dest / "old.txt").exists() and not (dest / "handouts").exists()
+
+
+@pytest.mark.parametrize("inside", ["release/edition", "build", "."])
+def test_a_destination_in_the_repository_outside_build_is_refused(course_cli, inside):
+    proc = course_cli("student-edition", str(ROOT / inside), timeout=120)
+    assert proc.returncode == 1 and "student-edition: error:" in proc.stderr, proc.stderr
+    assert not (ROOT / "release" / "edition").exists()
