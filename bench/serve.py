@@ -3,9 +3,10 @@
 Saves a tiny grayscale classifier (Rescaling, a 2-filter convolution, global average pooling,
 a 3-way softmax: its inference costs next to nothing, so what is measured is the service itself:
 HTTP, the token check, PNG decoding, the image checks, one prediction at a time, the audit log)
-with ``course.deploy.save_for_serving`` into a temporary folder, starts the real service as
-``python -m autograder.cli serve`` (what the ``course serve`` command runs) on a free port of
-127.0.0.1, waits for ``/health``, and sends warm-up requests (not counted).
+with ``course.deploy.save_for_serving`` into a temporary folder, starts the real service in a child
+process on a free port of 127.0.0.1 with ``course.serve_client.Service`` (``course.serve.run``, what the
+``course serve`` command calls after parsing its arguments), waits for ``/health``, and sends warm-up
+requests (not counted).
 
 Then ``--concurrency`` threads, each with its own keep-alive ``http.client`` connection, send
 ``--requests`` ``POST /predict`` between them (16 different PNGs of random grey levels at the model's
@@ -35,10 +36,7 @@ import json
 import os
 import platform
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -48,6 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from course.serve_client import Service  # noqa: E402  (after the path is set)
 
 WARM_UP = 16
 
@@ -82,29 +82,6 @@ def test_images(size: int, count: int = 16) -> list[bytes]:
         Image.fromarray(rng.integers(0, 256, (size, size), dtype=np.uint8)).save(buffer, format="PNG")
         images.append(buffer.getvalue())
     return images
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_health(proc: subprocess.Popen, port: int, timeout_s: float = 60) -> float:
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout_s:
-        if proc.poll() is not None:
-            raise SystemExit(f"the service exited with status {proc.returncode} before answering /health")
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return time.perf_counter() - started
-        except OSError:
-            time.sleep(0.2)
-        finally:
-            conn.close()
-    raise SystemExit(f"no answer from /health within {timeout_s:g} s")
 
 
 def load(port: int, token: str, images: list[bytes], requests: int, concurrency: int) -> dict:
@@ -174,29 +151,18 @@ def main(argv: list[str] | None = None) -> int:
         save_tiny_model(folder / "model", args.image_size)
         images = test_images(args.image_size)
         token = secrets.token_urlsafe(24)
-        port = free_port()
         audit = folder / "audit.jsonl"
-        command = [sys.executable, "-m", "autograder.cli", "serve", str(folder / "model"), "--port", str(port)]
-        command += ["--audit-log", str(audit)]
-        env = dict(os.environ, COURSE_SERVE_TOKEN=token)
-        with open(folder / "server.log", "wb") as log:
-            proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        service = Service(folder / "model", token, audit)
         try:
-            ready = wait_for_health(proc, port)
             print(
                 f"service: {args.image_size}x{args.image_size} PNGs of {statistics.mean(map(len, images)):,.0f} bytes "
-                f"on average; /health answered {ready:.1f} s after start",
+                f"on average; /health answered {service.startup_s:.1f} s after start",
                 flush=True,
             )
-            warm = load(port, token, images, WARM_UP, min(args.concurrency, WARM_UP))
-            run = load(port, token, images, args.requests, args.concurrency)
+            warm = load(service.port, token, images, WARM_UP, min(args.concurrency, WARM_UP))
+            run = load(service.port, token, images, args.requests, args.concurrency)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                exit_status = proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                exit_status = proc.wait()
+            exit_status = service.stop()
         lines = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
 
     answered = len(run["latencies"])

@@ -9,7 +9,8 @@ threshold that finds, say, 95 % of the pneumonia cases, and :func:`decide` appli
 few hundred scans gives each figure a wide margin of error; :func:`bootstrap_ci` measures it.
 
 Everything here is NumPy (and pandas for tables) and takes labels, scores or a confusion matrix as
-:func:`course.viz.confusion_matrix` returns it (rows = true classes); nothing depends on Keras.
+:func:`confusion_matrix` counts it (rows = true classes; ``course.viz`` re-exports it beside its plot);
+nothing depends on Keras.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "Interval",
     "OperatingPoint",
     "bootstrap_ci",
+    "confusion_matrix",
     "decide",
     "one_vs_rest_roc",
     "per_class_metrics",
@@ -44,7 +46,7 @@ def per_class_metrics(confusion, class_names: Sequence[str] | None = None) -> pd
     """Each class's sensitivity, specificity, precision, F1 and support, one row per class (lecture 10).
 
     ``confusion[i, j]`` counts the cases of true class ``i`` predicted as ``j`` (as
-    :func:`course.viz.confusion_matrix` returns it). Each class is scored one-vs-rest: with ``TP`` its
+    :func:`confusion_matrix` returns it). Each class is scored one-vs-rest: with ``TP`` its
     diagonal cell, ``FN`` the rest of its row, ``FP`` the rest of its column and ``TN`` everything else,
 
     - sensitivity (recall) = TP / (TP + FN): the fraction of this class's cases that are found;
@@ -84,9 +86,25 @@ def per_class_metrics(confusion, class_names: Sequence[str] | None = None) -> pd
     return table
 
 
-def _labels(y_true) -> np.ndarray:
-    y = np.asarray(y_true)
-    if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows
+def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarray:
+    """Counts ``C[i, j]`` of samples of true class ``i`` predicted as class ``j``.
+
+    ``y_pred`` may be class indices or a ``(n, classes)`` array of scores
+    (its argmax is taken); so may ``y_true`` (one-hot rows).
+    """
+    y_true, y_pred = _labels(y_true), _labels(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has {y_true.size} labels but y_pred has {y_pred.size}.")
+    if num_classes is None:
+        num_classes = int(max(y_true.max(initial=-1), y_pred.max(initial=-1))) + 1
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts
+
+
+def _labels(y) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
         y = y.argmax(axis=1)
     return y.reshape(-1).astype(np.int64)
 
@@ -254,9 +272,7 @@ def scorecard(y_true, scores, class_names: Sequence[str] | None = None) -> pd.Se
     scores = _scores(scores, y.size)
     k = scores.shape[1]
     names = [str(name) for name in (range(k) if class_names is None else class_names)]
-    confusion = np.zeros((k, k), dtype=np.int64)
-    np.add.at(confusion, (y, scores.argmax(axis=1)), 1)
-    table = per_class_metrics(confusion, names)
+    table = per_class_metrics(confusion_matrix(y, scores, k), names)
     auc = roc_auc(y, scores, names)
     row = {"accuracy": table.attrs["accuracy"], "balanced accuracy": float(table["sensitivity"].mean())}
     row["macro AUC"] = float(auc["macro"])

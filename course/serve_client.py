@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,9 +37,10 @@ class Service:
     """``course.serve`` for ``model_dir`` in a child process on ``127.0.0.1``; a context manager.
 
     ``Service(model_dir, token, audit_log)`` starts it and waits (up to ``timeout`` seconds) until
-    ``GET /health`` answers; :meth:`request` sends one request and returns ``(status, answer)`` with the
-    answer's JSON; :meth:`stop` sends SIGTERM and returns the exit code (0 after a clean shutdown) and what
-    the server printed. Leaving the ``with`` block stops it.
+    ``GET /health`` answers (``startup_s`` says how long that took); :meth:`request` sends one request and
+    returns ``(status, answer)`` with the answer's JSON; :meth:`stop` sends SIGTERM, returns the exit code
+    (0 after a clean shutdown) and keeps what the server printed in ``output``. Leaving the ``with`` block
+    stops it. ``bench/serve.py`` loads it with many requests.
     """
 
     def __init__(self, model_dir, token: str, audit_log, timeout: float = 120.0):
@@ -47,13 +49,18 @@ class Service:
         self.output = ""
         env = {**os.environ, "COURSE_SERVE_TOKEN": token}
         command = [sys.executable, "-c", _START, str(model_dir), str(audit_log), str(self.port)]
-        self._process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + timeout
+        # The server's log goes to a file, not a pipe: a pipe nobody reads fills up after a few hundred
+        # requests' access-log lines and then blocks the server.
+        self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self._process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        started = time.monotonic()
+        deadline = started + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"the service stopped while starting:\n{self._process.stdout.read()[-2000:]}")
+                raise RuntimeError(f"the service stopped while starting:\n{self._read_log()[-2000:]}")
             try:
                 if self.request("GET", "/health")[0] == 200:
+                    self.startup_s = time.monotonic() - started
                     return
             except OSError:
                 time.sleep(0.5)
@@ -83,12 +90,16 @@ class Service:
         if self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)
         try:
-            out, _ = self._process.communicate(timeout=60)
+            self._process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self._process.kill()
-            out, _ = self._process.communicate()
-        self.output += out or ""
+            self._process.wait()
+        self.output = self._read_log()
         return self._process.returncode
+
+    def _read_log(self) -> str:
+        self._log.seek(0)
+        return self._log.read()
 
     def __enter__(self) -> Service:
         return self

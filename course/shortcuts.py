@@ -101,7 +101,6 @@ def shortcut_audit(
         model = make_pipeline(StandardScaler(), LogisticRegression(C=strength, max_iter=2000))
         model.fit(features[train], labels[train])
         probabilities[np.ix_(test, model.classes_)] = model.predict_proba(features[test])
-    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(confusion, (labels, probabilities.argmax(axis=1)), 1)
+    confusion = clinical.confusion_matrix(labels, probabilities, num_classes)
     sensitivity = clinical.per_class_metrics(confusion)["sensitivity"]
     return ShortcutAudit(probabilities, clinical.roc_auc(labels, probabilities, class_names), float(sensitivity.mean()))

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .clinical import confusion_matrix  # counted there; re-exported here, next to its plot
+
 __all__ = [
     "confusion_matrix",
     "grad_cam",
@@ -135,29 +137,6 @@ def plot_accuracy_against_time(
     ax.set_title(title or f"{metric.replace('_', ' ')} against training time")
     fig.tight_layout()
     return fig
-
-
-def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarray:
-    """Counts ``C[i, j]`` of samples of true class ``i`` predicted as class ``j``.
-
-    ``y_pred`` may be class indices or a ``(n, classes)`` array of scores
-    (its argmax is taken); so may ``y_true`` (one-hot rows).
-    """
-    y_true, y_pred = _labels(y_true), _labels(y_pred)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true has {y_true.size} labels but y_pred has {y_pred.size}.")
-    if num_classes is None:
-        num_classes = int(max(y_true.max(initial=-1), y_pred.max(initial=-1))) + 1
-    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(counts, (y_true, y_pred), 1)
-    return counts
-
-
-def _labels(y) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] > 1:
-        y = y.argmax(axis=1)
-    return y.reshape(-1).astype(np.int64)
 
 
 def plot_confusion_matrix(
