@@ -20,8 +20,10 @@ Grading (``course grade``), stage by stage:
 - ``autograder.normalise``      the private copy: a submission rebuilt on the release (order, count, metadata)
 - ``autograder.scan``           flags code that tampers with the grader, or a library shortcut, for review
 - ``autograder.worker``         the sandboxed run: nbgrader autograde + feedback for one student, in its own process
-- ``autograder.execute``        nbgrader's Execute step with clean stops at limits and guarded test cells
-- ``autograder.guard``          runs inside the kernel: genuine helpers back before each test, signed receipts
+- ``autograder.execute``        nbgrader's Execute step: clean stops at limits, test cells handed to the verdict stage
+- ``autograder.verdict``        the verdict: test cells run in the worker, the student's work fetched as data
+- ``autograder.crossing``       what crosses the boundary and how: values, arrays, tables, models, function handles
+- ``autograder.kernel_side``    the kernel's half of the boundary: hands names and call results over as data
 - ``autograder.sandbox``        the kernel's launcher: own user, no network, private view of the files, rlimits
 - ``autograder.feedback``       feedback preprocessors that keep hidden tests out of feedback
 - ``autograder.statuses``       the verdict: graded / timeout / memory / crashed / malformed / missing

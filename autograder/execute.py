@@ -13,11 +13,11 @@ It runs the cells in order like its parent, and in addition:
   test cell by whether it has an error output). The reason is written to
   ``outcome_path`` as JSON for the batch: ``{"stop": "memory"|"timeout"|
   "crashed"|null, "message": ...}``.
-* **runs test cells through the guard.** With ``guard`` on, the kernel first
-  imports :mod:`autograder.guard` and records the genuine helpers; each test
-  cell is then sent as a call to ``guard.run_test`` with its source and a fresh
-  nonce, and it counts as passed only if the nonce came back (see guard's
-  docstring). The cell keeps its own source in the graded notebook.
+* **runs test cells outside the kernel.** With ``guard`` on, a test cell is
+  not sent to the kernel: :mod:`autograder.verdict` runs its code in this
+  process, which has never executed student code, with the student's work
+  fetched from the kernel as data. The cell gets the outputs and the error
+  that run produced, so nbgrader scores it as usual.
 * **ends the kernel's leftovers**: every process of the sandbox's user is
   killed when the notebook is done (``sandbox_uid``).
 """
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
 from pathlib import Path
 
@@ -37,8 +36,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
-from . import cells
-from .guard import RECEIPT, receipt
+from . import cells, verdict
 from .sandbox import kill_user
 
 # what running out of memory looks like in an error or in the kernel's stderr: numpy/Python raise
@@ -76,9 +74,12 @@ def error_output(ename: str, evalue: str) -> NotebookNode:
 
 
 class GuardedExecute(Execute):
-    """nbgrader's Execute with clean stops at limits, guarded test cells and leftover cleanup."""
+    """nbgrader's Execute with clean stops at limits, test cells run outside the kernel and leftover cleanup."""
 
-    guard = Bool(True, help="run test cells through autograder.guard and require their receipts").tag(config=True)
+    guard = Bool(True, help="run test cells in this process (autograder.verdict), not in the kernel").tag(config=True)
+    exchange_parent = Unicode("", help="folder for the kernel's answers (one the kernel can write; '': /tmp)").tag(
+        config=True
+    )
     notebook_timeout = Integer(0, help="wall-clock seconds for the whole notebook (0: no limit)").tag(config=True)
     memory_mb = Integer(0, help="the kernel's memory limit, for messages (0: none)").tag(config=True)
     sandbox_uid = Integer(-1, help="uid the kernel runs as; its processes are killed at the end (-1: none)").tag(
@@ -101,7 +102,9 @@ class GuardedExecute(Execute):
         self._stop: tuple[str, str] | None = None
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
         self._deadline_hit = False
+        self._boundary = None
         trusted = trusted_imports(nb)
+        self._warm_up = verdict.import_in_background(trusted) if self.guard else None  # while the notebook runs
         self._prepare_workdir(resources)
         try:
             with self.setup_kernel():
@@ -109,17 +112,20 @@ class GuardedExecute(Execute):
                 info_msg = self.wait_for_reply(self.kc.kernel_info())
                 assert info_msg
                 self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
-                if self.guard:
-                    self._install_guard()
-                for index, cell in enumerate(self.nb.cells):
-                    if self._stop is not None:
-                        self._mark_not_run(cell)
-                    else:
-                        self._run_cell(cell, resources, index, trusted)
-        except DeadKernelError:  # died while starting or while setting up the guard
+                self._boundary = self._open_boundary() if self.guard else None
+                try:
+                    for index, cell in enumerate(self.nb.cells):
+                        if self._stop is not None:
+                            self._mark_not_run(cell)
+                        else:
+                            self._run_cell(cell, resources, index, trusted)
+                finally:
+                    if self._boundary is not None:
+                        self._boundary.link.close()
+        except (DeadKernelError, verdict.KernelLost):  # died while starting or while setting up the boundary
             self._stop = self._stop or (STOP_CRASHED, self._death_message())
             self._mark_unrun_cells()
-        except TimeoutError:  # nbclient's: no reply to kernel_info or to the guard's setup within the time left
+        except TimeoutError:  # nbclient's: no reply to kernel_info or to the boundary's set-up within the time left
             if not self._deadline_hit:  # the wait was not cut short by the notebook's limit
                 raise
             limit = f"the notebook ran longer than its {self.notebook_timeout} s limit"
@@ -162,18 +168,29 @@ class GuardedExecute(Execute):
             if cell.cell_type == "code" and not cell.get("outputs"):
                 self._mark_not_run(cell)
 
-    def _install_guard(self) -> None:
-        self._secret = secrets.token_hex(32)
-        code = (
-            f"import autograder.guard as __course_guard\n__course_guard.install({self._secret!r})\ndel __course_guard"
-        )
-        reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False), None)
-        content = (reply or {}).get("content", {})
-        if content.get("status") != "ok":
-            raise RuntimeError(f"the grader's guard could not start in the kernel: {content.get('evalue', 'no reply')}")
+    def _open_boundary(self) -> verdict.Boundary:
+        """The link to the kernel the test cells' code uses (before any student code runs)."""
+        owner = self.sandbox_uid if self.sandbox_uid >= 0 else None
+        link = verdict.KernelLink(self.km.get_connection_info(), self._kernel_alive, self.exchange_parent, owner)
+        try:
+            return verdict.Boundary(link, self._request_timeout)
+        except BaseException:
+            link.close()
+            raise
+
+    def _kernel_alive(self) -> bool:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return process is None or process.poll() is None
+
+    def _request_timeout(self) -> float:
+        """Seconds one request to the kernel may take: the per-cell limit, within the notebook's."""
+        timeout = float(self.timeout or 300)
+        if self._deadline is not None:
+            timeout = max(1.0, min(timeout, self._deadline - time.monotonic()))
+        return timeout
 
     async def _async_handle_timeout(self, timeout, cell=None):
-        """nbclient asserts a cell here, so a wait outside any cell (the kernel_info request, the guard's
+        """nbclient asserts a cell here, so a wait outside any cell (the kernel_info request, the boundary's
         set-up) that runs out of time would end the grading with a bare AssertionError: raise a TimeoutError,
         which :meth:`preprocess` turns into the notebook's time limit (or re-raises when no limit was hit)."""
         if cell is None:
@@ -183,7 +200,7 @@ class GuardedExecute(Execute):
     def _get_timeout(self, cell):
         timeout = super()._get_timeout(cell)
         if cell is None and timeout is not None:
-            # kernel_info and the guard's set-up wait for a kernel that is still starting (TensorFlow's import
+            # kernel_info and the boundary's set-up wait for a kernel that is still starting (TensorFlow's import
             # on a busy machine), not for a student's cell: the per-cell limit is not theirs
             timeout = max(timeout, self.startup_timeout)
         if self._deadline is None:
@@ -196,51 +213,39 @@ class GuardedExecute(Execute):
         return timeout
 
     def _run_cell(self, cell, resources, index, trusted) -> None:
-        guarded = self.guard and cells.is_test_cell(cell)
-        original, nonce = cell.source, secrets.token_hex(16)
-        if guarded:
-            name = cell.metadata["nbgrader"].get("grade_id", f"cell {index}")
-            cell.source = (
-                "import autograder.guard as __course_guard\n"
-                f"__course_guard.run_test({original!r}, {nonce!r}, {trusted!r}, {name!r})"
-            )
+        if self._boundary is not None and cells.is_test_cell(cell):
+            self._run_test(cell, index, trusted)
+            return
         try:
-            if guarded:  # kept out of the kernel's history (In, _ih): the call quotes the hidden tests
-                self._check_assign_resources(resources)
-                self.execute_cell(cell, index, store_history=False)
-            else:
-                self.preprocess_cell(cell, resources, index)
+            self.preprocess_cell(cell, resources, index)
         except DeadKernelError:
             self._stop = self._stop or self._death_reason()
             cell.setdefault("outputs", []).append(error_output(KERNEL_DIED, self._stop[1]))
-        finally:
-            cell.source = original
         if self._stop is None:
             self._stop = self._limit_hit(cell)
-        if guarded and self._stop is None:
-            self._check_receipt(cell, nonce)
 
-    def _check_receipt(self, cell, nonce: str) -> None:
-        """Keep the receipt out of the notebook; without it, the test failed."""
-        found = False
-        for output in list(cell.outputs):
-            if output.get("output_type") == "stream" and RECEIPT in output.get("text", ""):
-                lines = output.text.split("\n")
-                found = found or receipt(self._secret, nonce) in lines
-                output.text = "\n".join(line for line in lines if RECEIPT not in line).strip("\n")
-                if output.text:
-                    output.text += "\n"
-                else:
-                    cell.outputs.remove(output)
-        has_error = any(o.get("output_type") == "error" for o in cell.outputs)
-        if not found and not has_error:
-            cell.outputs.append(
-                error_output(
-                    TEST_DID_NOT_FINISH,
-                    "the grader saw no sign that this test ran to its end, so it scores 0. Something in an earlier "
-                    "cell interfered with the test (see the course's grading rules).",
-                )
-            )
+    def _run_test(self, cell, index, trusted) -> None:
+        """A test cell, run by :mod:`autograder.verdict` in this process; its outputs become the cell's."""
+        name = cell.metadata["nbgrader"].get("grade_id", f"cell {index}")
+        cell.outputs, cell.execution_count = [], None
+        if self._warm_up is not None:
+            self._warm_up.join()
+        try:
+            printed, error = self._boundary.run_test(cell.source, trusted, name)
+        except verdict.KernelLost:
+            self._stop = self._death_reason()
+            cell.outputs.append(error_output(KERNEL_DIED, self._stop[1]))
+            return
+        except verdict.CallTimeout as late:
+            deadline = self._deadline is not None and time.monotonic() >= self._deadline - 1
+            limit = f"the notebook ran longer than its {self.notebook_timeout} s limit" if deadline else str(late)
+            self._stop = (STOP_TIMEOUT, limit)
+            cell.outputs.append(error_output(TEST_DID_NOT_FINISH, f"this test did not finish: {limit}"))
+            return
+        if printed:
+            cell.outputs.append(new_output("stream", name="stdout", text=printed))
+        if error is not None:
+            cell.outputs.append(new_output("error", **error))
 
     def _limit_hit(self, cell) -> tuple[str, str] | None:
         """Did this cell stop at a limit? (timeout, memory, processes)"""

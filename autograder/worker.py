@@ -72,6 +72,7 @@ def grading_config(job: Job):
     guarded.sandbox_uid = -1 if job.sandbox_uid is None else job.sandbox_uid
     guarded.outcome_path = str(private / "outcome.json")
     guarded.kernel_log = job.kernel_log
+    guarded.exchange_parent = str(private / "home")  # the kernel's home: it may write there, in the sandbox too
     return config
 
 

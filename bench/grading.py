@@ -26,6 +26,12 @@ How to read the table:
 * ``mean s``: the mean of each graded submission's own time (the ``seconds``
   column of the CSV: latency, not throughput; it grows with ``--jobs`` when
   the CPUs are shared);
+* ``solution s``: the mean time of the ``solution`` submissions alone (the
+  worst case of one honest submission);
+* ``tests``: ``outside`` when the test cells ran in the grading worker, outside
+  the student's kernel (:mod:`autograder.verdict`, how ``course grade`` runs);
+  ``kernel`` when they ran in the kernel as plain nbgrader runs them
+  (``--boundary off``: no defence, only there to show what the boundary costs);
 * ``speed-up``: total at jobs=1 / total at this jobs value (needs jobs=1 in
   ``--jobs``); ``efficiency``: speed-up / jobs (1.0 is perfectly linear);
 * ``statuses``: how many submissions got each status; a submission whose status
@@ -58,6 +64,7 @@ Usage::
     python bench/grading.py --quick              # 4 submissions, jobs 1 and 2 (smoke run)
     python bench/grading.py --copies 40 --jobs 1,2,4 --json reports/grading.json
     python bench/grading.py --mix solution --copies 8 --keep
+    python bench/grading.py --copies 8 --jobs 1 --boundary on,off   # the cost of the boundary
 
 Exit status 0, unless ``--strict`` is given and a target fails (then 1).
 """
@@ -144,8 +151,9 @@ def build_course(dest: Path, mix: list[str], copies: int) -> dict[str, dict]:
     return {sample.student: dict(sample.expect) for sample in batch}
 
 
-def grade_once(root: Path, jobs: int, limits: Limits, expected: dict[str, dict]) -> dict:
-    """Grade everything from scratch with ``jobs`` at a time; return the run's figures."""
+def grade_once(root: Path, jobs: int, limits: Limits, expected: dict[str, dict], boundary: bool = True) -> dict:
+    """Grade everything from scratch with ``jobs`` at a time; return the run's figures. ``boundary``
+    False runs the test cells in the kernel, as plain nbgrader does (the cost baseline, undefended)."""
     done = []
 
     def on_done(result) -> None:
@@ -160,7 +168,7 @@ def grade_once(root: Path, jobs: int, limits: Limits, expected: dict[str, dict])
     warnings = []
     start = time.perf_counter()
     results = grade_batch(
-        root, ASSIGNMENT, limits=limits, jobs=jobs, regrade=True, on_done=on_done, warn=warnings.append
+        root, ASSIGNMENT, limits=limits, jobs=jobs, regrade=True, on_done=on_done, warn=warnings.append, guard=boundary
     )
     total = time.perf_counter() - start
     for line in warnings:
@@ -172,8 +180,11 @@ def grade_once(root: Path, jobs: int, limits: Limits, expected: dict[str, dict])
         for r in results
         if expected.get(r.student, {}).get("status") not in (None, r.status)
     ]
+    solutions = [r.seconds for r in results if r.student.endswith("-solution") and r.status == "graded"]
     return {
         "jobs": jobs,
+        "boundary": boundary,
+        "solution_s": statistics.mean(solutions) if solutions else None,
         "submissions": len(results),
         "total_s": total,
         "seconds_per_submission": total / max(1, len(results)),
@@ -187,6 +198,9 @@ def grade_once(root: Path, jobs: int, limits: Limits, expected: dict[str, dict])
 
 def verdicts(runs: list[dict], cpus: int) -> list[tuple[bool | None, str]]:
     """The two targets: (passed, text); passed None means "not judged"."""
+    runs = [run for run in runs if run["boundary"]]  # the targets are judged on the grader as it runs
+    if not runs:
+        return [(None, "targets not judged: no run with the test cells outside the kernel")]
     last = max(runs, key=lambda run: run["jobs"])
     checks: list[tuple[bool | None, str]] = [
         (
@@ -242,11 +256,21 @@ def main(argv=None) -> int:
         default=DEFAULT_MEMORY_MB,
         help=f"address-space limit of each kernel (default {DEFAULT_MEMORY_MB}; 0: none)",
     )
+    parser.add_argument(
+        "--boundary",
+        type=_name_list,
+        default=["on"],
+        metavar="LIST",
+        help="'on': test cells run outside the kernel (how course grade runs); 'off': in the kernel, as plain "
+        "nbgrader runs them (undefended: the cost baseline); 'on,off' times both (default on)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 4 submissions, jobs 1,2")
     parser.add_argument("--keep", action="store_true", help="keep the temporary course root (its path is printed)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write every run and the verdicts here")
     parser.add_argument("--strict", action="store_true", help="exit status 1 when a target fails")
     args = parser.parse_args(argv)
+    if set(args.boundary) - {"on", "off"}:
+        parser.error("--boundary takes on, off or on,off")
     copies = args.copies if args.copies is not None else (4 if args.quick else DEFAULT_COPIES)
     jobs_values = args.jobs or list(DEFAULT_JOBS)
     if copies < 1:
@@ -275,11 +299,13 @@ def main(argv=None) -> int:
         )
         if warning:
             print(warning)
-        for jobs in jobs_values:
-            print(f"\n== --jobs {jobs}: grading {copies} submissions from scratch ==", flush=True)
-            run = grade_once(course_root, jobs, limits, expected)
-            runs.append(run)
-            print(f"    {run['total_s']:.1f} s in all", flush=True)
+        for boundary in args.boundary:
+            for jobs in jobs_values:
+                where = "outside the kernel" if boundary == "on" else "in the kernel (undefended)"
+                print(f"\n== --jobs {jobs}, test cells {where}: grading {copies} submissions ==", flush=True)
+                run = grade_once(course_root, jobs, limits, expected, boundary == "on")
+                runs.append(run)
+                print(f"    {run['total_s']:.1f} s in all", flush=True)
     finally:
         if args.keep:
             print(f"\nkept {temp}")
@@ -288,20 +314,25 @@ def main(argv=None) -> int:
             if temp.exists():
                 print(f"\nwarning: could not remove all of {temp}")
 
-    base = next((run for run in runs if run["jobs"] == 1), None)
     for run in runs:
+        base = next((r for r in runs if r["jobs"] == 1 and r["boundary"] == run["boundary"]), None)
         run["speedup"] = base["total_s"] / run["total_s"] if base and run["total_s"] > 0 else None
         run["efficiency"] = run["speedup"] / run["jobs"] if run["speedup"] is not None else None
 
-    print(f"\n{'jobs':>4}  {'total s':>8}  {'s/sub':>6}  {'mean s':>6}  {'speed-up':>8}  {'efficiency':>10}  statuses")
+    print(
+        f"\n{'tests':>7}  {'jobs':>4}  {'total s':>8}  {'s/sub':>6}  {'mean s':>6}  {'solution s':>10}  "
+        f"{'speed-up':>8}  {'efficiency':>10}  statuses"
+    )
     for run in runs:
         speedup = f"{run['speedup']:.2f}x" if run["speedup"] is not None else "-"
         efficiency = f"{run['efficiency']:.2f}" if run["efficiency"] is not None else "-"
         statuses = ", ".join(f"{n} {s}" for s, n in run["statuses"].items())
         note = "  (more jobs than CPUs)" if run["jobs"] > cpus else ""
+        where = "outside" if run["boundary"] else "kernel"
+        solution = f"{run['solution_s']:.1f}" if run["solution_s"] is not None else "-"
         print(
-            f"{run['jobs']:>4}  {run['total_s']:>8.1f}  {run['seconds_per_submission']:>6.1f}  "
-            f"{run['mean_submission_s']:>6.1f}  {speedup:>8}  {efficiency:>10}  {statuses}{note}"
+            f"{where:>7}  {run['jobs']:>4}  {run['total_s']:>8.1f}  {run['seconds_per_submission']:>6.1f}  "
+            f"{run['mean_submission_s']:>6.1f}  {solution:>10}  {speedup:>8}  {efficiency:>10}  {statuses}{note}"
         )
     for run in runs:
         for line in run["unexpected"]:

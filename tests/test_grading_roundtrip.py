@@ -3,8 +3,9 @@
 The samples are built from ``autograder/fixtures/lenet5/*.json`` and the current
 source/release (see ``autograder/samples.py``) and graded in ONE batch with
 ``--jobs 2``; every sample's ``expect`` block is checked exactly. The attack
-samples are also graded once with the guard switched off, to show that each of
-them would have scored points it did not earn without it.
+samples are also graded once with the test cells run in the kernel (``guard=False``,
+as plain nbgrader runs them), to show that each of them would have scored points it
+did not earn without the boundary.
 """
 
 from __future__ import annotations
@@ -139,6 +140,11 @@ def test_samples_cover_the_required_cases():
         "sys-exit",
         "os-exit",
         "exit-call",
+        "forge-receipt",
+        "forge-obfuscated",
+        "lying-objects",
+        "detects-grading",
+        "lambda-model",
     }
     assert attacks <= names
     assert {"broken-json", "wrong-nbformat", "empty-file", "huge-output", "misnamed", "no-notebook"} <= names
@@ -251,7 +257,7 @@ def test_feedback_holds_no_hidden_test(graded):
         for page in pages:
             text = _text(page)
             assert "HIDDEN TESTS" not in text
-            if student not in ("fake-output", "fake-guard"):  # their own cells print receipt-like lines
+            if student not in ("fake-output", "fake-guard", "forge-receipt"):  # they print receipt-like lines
                 assert "[course grader]" not in text, "receipts stay out of feedback"
             leaked = [line for line in hidden if line in text]
             assert not leaked, f"{page.name} of {student} shows hidden test lines: {leaked[:3]}"
@@ -271,8 +277,8 @@ def test_report_and_plot(graded):
 
 @pytest.mark.slow
 def test_attacks_score_without_the_guard(course_copy):
-    """Without the guard, the attack samples score what their ``undefended_auto_score`` says:
-    the samples are real attacks, and the guard is what stops them."""
+    """With the test cells in the kernel, the attack samples score what their ``undefended_auto_score``
+    says: the samples are real attacks, and running the tests outside the kernel is what stops them."""
     attacks = [s for s in SAMPLES if "undefended_auto_score" in s.expect]
     assert len(attacks) >= 5
     root = _course_with(course_copy, "undefended", {s.student for s in attacks})
@@ -295,7 +301,7 @@ def test_a_notebook_over_its_time_limit_is_stopped(course_copy):
 
 def test_a_wait_outside_any_cell_that_runs_out_of_time_is_a_timeout_error():
     """On a slow machine the notebook's limit can run out while the kernel is still answering kernel_info or
-    setting up the guard; nbclient would then fail an assertion (a `crashed` row), the grader needs a
+    setting up the boundary; nbclient would then fail an assertion (a `crashed` row), the grader needs a
     TimeoutError to report the notebook's limit."""
     import asyncio
 
@@ -306,7 +312,7 @@ def test_a_wait_outside_any_cell_that_runs_out_of_time_is_a_timeout_error():
 
 
 def test_a_starting_kernel_gets_the_startup_time_not_the_limit_per_cell():
-    """kernel_info and the guard's set-up wait for a kernel that is still importing (on a busy machine, for
+    """kernel_info and the boundary's set-up wait for a kernel that is still importing (on a busy machine, for
     longer than a short --cell-timeout): they get nbclient's startup_timeout, and never more than the
     notebook's time left."""
     import time
@@ -369,7 +375,7 @@ def test_cells_without_hidden_tests_are_untouched():
 
 @pytest.mark.slow
 def test_grading_without_the_sandbox_gives_the_same_scores(course_copy):
-    """Where no sandbox is available (not root, not Linux), grading still works and the guard still holds."""
+    """Where no sandbox is available (not root, not Linux), grading still works and the boundary still holds."""
     root = _course_with(course_copy, "nosandbox", {"untouched", "patch-grading", "fake-output"})
     limits = Limits(memory_mb=None, cpu_s=None, processes=None, cell_s=120, notebook_s=600)
     results = grade_batch(root, ASSIGNMENT, limits=limits, jobs=2, sandbox=False, warn=lambda _: None)

@@ -22,7 +22,9 @@ all is well.
 data: numbers, strings and arrays; Keras models made of Keras layers; the
 student's functions called on arrays; the course's own result objects
 (:class:`course.train.TrainResult`). No check may rely on object identity,
-on state kept in a module, or on side effects of the student's cells, so that
-a later grader can fetch the student's work from the kernel as data and run
-the checks elsewhere.
+on state kept in a module, or on side effects of the student's cells: when an
+assignment is graded, these checks run in the grader's own process, and the
+student's work is fetched from the kernel as data (the course's grading
+pipeline documents how each kind of value crosses). A model with a Lambda
+layer, or a layer class the student wrote, does not cross.
 """
