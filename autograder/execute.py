@@ -228,10 +228,14 @@ class GuardedExecute(Execute):
         """A test cell, run by :mod:`autograder.verdict` in this process; its outputs become the cell's."""
         name = cell.metadata["nbgrader"].get("grade_id", f"cell {index}")
         cell.outputs, cell.execution_count = [], None
+        started = time.monotonic()
         if self._warm_up is not None:
             self._warm_up.join()
+        waited = time.monotonic() - started
         try:
             printed, error = self._boundary.run_test(cell.source, trusted, name)
+            seconds = time.monotonic() - started
+            self.log.info("verdict: %s in %.1f s (%.1f s waiting for imports)", name, seconds, waited)
         except verdict.KernelLost:
             self._stop = self._death_reason()
             cell.outputs.append(error_output(KERNEL_DIED, self._stop[1]))
