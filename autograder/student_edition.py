@@ -16,6 +16,9 @@ of its own or zipped for an LMS (``--zip`` writes ``DEST.zip``):
   ``README.md`` for students, a ``Makefile`` (``make setup``, ``make lab``) and a
   ``.gitignore``.
 
+In a git checkout only the files git tracks are copied (:func:`tracked_files`), so a
+file the instructor never committed stays behind and is listed in the summary.
+
 Everything written is then scanned (:func:`verify`): a forbidden path
 (:data:`FORBIDDEN`) or a file holding an nbgrader region delimiter (solution,
 hidden tests, mark scheme: :data:`autograder.cells.MARKERS`) fails the build, and
@@ -178,8 +181,27 @@ def _files(folder: Path) -> list[Path]:
     ]
 
 
+def tracked_files(root: Path) -> set[str] | None:
+    """The files git tracks in ``root`` (relative paths), or None when ``root`` is not a git checkout.
+
+    In a checkout the edition copies only these: a scratch notebook with answers pasted in, or any other
+    file the instructor never committed, stays behind."""
+    import subprocess
+
+    if not (root / ".git").exists():
+        return None
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return None
+    return {name for name in proc.stdout.decode("utf-8", errors="replace").split("\0") if name}
+
+
 def copied_files(root: Path, handouts: bool = True) -> dict[str, Path]:
-    """What the edition copies from the repository: {path in the edition: path in the repository}."""
+    """What the edition copies from the repository: {path in the edition: path in the repository}
+    (in a git checkout, only files git tracks: :func:`tracked_files`)."""
     for needed in ("release", "notebooks", "course", "requirements.txt", "pyproject.toml"):
         if not (root / needed).exists():
             raise PipelineError(f"the course repository {root} holds no {needed}")
@@ -197,7 +219,20 @@ def copied_files(root: Path, handouts: bool = True) -> dict[str, Path]:
         for path in sorted((root / "solutions").glob("*")):
             if path.is_file() and path.suffix in (".ipynb", ".html") and path.stem in lectures:
                 copies[f"handouts/{path.name}"] = path
+    tracked = tracked_files(root)
+    if tracked is not None:
+        copies = {rel: path for rel, path in copies.items() if str(path.relative_to(root)) in tracked}
     return copies
+
+
+def untracked(root: Path, handouts: bool = True) -> list[str]:
+    """Files the edition would copy outside a git checkout, but leaves behind because git does not track them."""
+    tracked = tracked_files(root)
+    if tracked is None:
+        return []
+    folders = ["release", "notebooks", "course"] + (["solutions"] if handouts else [])
+    candidates = [path for folder in folders if (root / folder).is_dir() for path in _files(root / folder)]
+    return sorted(rel for rel in (str(p.relative_to(root)) for p in candidates) if rel not in tracked)
 
 
 def left_out(root: Path, handouts: bool = True) -> list[tuple[str, str]]:
@@ -207,6 +242,7 @@ def left_out(root: Path, handouts: bool = True) -> list[tuple[str, str]]:
     if not handouts and (root / "solutions").is_dir():
         out = [(n, w if n != "solutions/" else "handouts left out (--no-handouts)") for n, w in out]
     out.append(("README.md, Makefile", "the instructor's; the edition has its own"))
+    out += [(name, "not tracked by git: only what the repository holds goes to students") for name in untracked(root, handouts)]
     return out
 
 

@@ -139,3 +139,21 @@ def test_a_destination_in_the_repository_outside_build_is_refused(course_cli, in
     proc = course_cli("student-edition", str(ROOT / inside), timeout=120)
     assert proc.returncode == 1 and "student-edition: error:" in proc.stderr, proc.stderr
     assert not (ROOT / "release" / "edition").exists()
+
+
+def test_in_a_git_checkout_only_tracked_files_go_to_students(course_copy, course_cli, tmp_path):
+    """A file the instructor never committed (here a lecture copy with notes) stays behind, and the
+    summary names it; outside git every file of the folders is copied, as the tests above show."""
+    root = _student_course(course_copy)
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "course"], check=True)
+    scratch = root / "notebooks" / "scratch-with-notes.ipynb"
+    shutil.copy2(next((root / "notebooks").glob("*.ipynb")), scratch)
+    dest = tmp_path / "edition"
+    proc = course_cli("student-edition", str(dest), "--root", str(root), "--no-handouts", timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (dest / "notebooks" / scratch.name).exists()
+    assert "notebooks/scratch-with-notes.ipynb" in proc.stdout and "not tracked by git" in proc.stdout
+    assert (dest / "release" / "lenet5" / "lenet5.ipynb").exists()
