@@ -242,7 +242,8 @@ def left_out(root: Path, handouts: bool = True) -> list[tuple[str, str]]:
     if not handouts and (root / "solutions").is_dir():
         out = [(n, w if n != "solutions/" else "handouts left out (--no-handouts)") for n, w in out]
     out.append(("README.md, Makefile", "the instructor's; the edition has its own"))
-    out += [(name, "not tracked by git: only what the repository holds goes to students") for name in untracked(root, handouts)]
+    why = "not tracked by git: only what the repository holds goes to students"
+    out += [(name, why) for name in untracked(root, handouts)]
     return out
 
 
