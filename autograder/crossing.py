@@ -22,7 +22,7 @@ function                  a handle: calling it in the trusted process calls the 
                           in the kernel, its arguments and result crossing the same way
 an object of the course   its fields, put into a genuine instance of that class
 (a dataclass in course.*)
-anything else             :class:`Uncrossable`: any use of it fails the test, saying what
+anything else             :class:`CouldNotCross`: any use of it fails the test, saying what
                           to return instead
 ========================  ==============================================================
 
@@ -57,7 +57,7 @@ class CrossingError(ValueError):
     """What the kernel sent is not valid data (the test that asked for it fails with this message)."""
 
 
-class Uncrossable:
+class CouldNotCross:
     """A value that could not cross as data. Any use of it fails the test with ``message``."""
 
     __slots__ = ("_message",)
@@ -356,9 +356,9 @@ class Reader:
             )
         raise CrossingError("a value of a kind the grader does not know")
 
-    def _uncrossable(self, message: str) -> Uncrossable:
+    def _uncrossable(self, message: str) -> CouldNotCross:
         self.refused.append(message)
-        return Uncrossable(message)
+        return CouldNotCross(message)
 
     def _pandas(self, tree, depth):
         import pandas as pd
@@ -428,6 +428,10 @@ def course_class(path) -> type:
     return cls
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def check_model_config(config) -> None:
     """Refuse a model configuration that names code: a Lambda layer, or any class or function from
     outside Keras other than the course's registered layers."""
@@ -441,7 +445,7 @@ def check_model_config(config) -> None:
             if name in ("Lambda", "__lambda__", "TFOpLambda"):
                 raise ModelRefused(
                     "the model has a Lambda layer, which carries Python code; the grader does not load code from "
-                    "your notebook. " + HINTS["model"].capitalize() + "."
+                    "your notebook. " + _sentence(HINTS["model"]) + "."
                 )
             module = node.get("module")
             if module is not None:
@@ -451,7 +455,7 @@ def check_model_config(config) -> None:
                 if not (keras_module or course_layer):
                     raise ModelRefused(
                         f"the model uses {name!r} from {module!r}, which is not part of Keras; the grader does not "
-                        "load code from your notebook. " + HINTS["model"].capitalize() + "."
+                        "load code from your notebook. " + _sentence(HINTS["model"]) + "."
                     )
             for value in node.values():
                 walk(value)

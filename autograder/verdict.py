@@ -277,10 +277,10 @@ class Boundary:
             raise
         except BaseException as err:  # the test failed: its error, as the cell's error output
             error = {"ename": type(err).__name__, "evalue": str(err), "traceback": render(err, filename, source)}
-            for message in self.refused:  # why a value was missing from what the check saw
-                if message not in error["evalue"]:
-                    error["evalue"] += "\n" + message
-                    error["traceback"].append(message)
+            refused = [message for message in self.refused if message not in error["evalue"]]
+            if refused:  # why the check did not get what it asked for comes first
+                error["evalue"] = "\n".join(refused + [error["evalue"]])
+                error["traceback"][-1] = f"{error['ename']}: {error['evalue']}"
         self.refused = []
         if error is None:
             assigned = {key: namespace[key] for key in namespace.assigned if key != "__builtins__"}
@@ -297,7 +297,7 @@ class Boundary:
 
 
 def _data(value) -> bool:
-    return not (callable(value) or isinstance(value, (type(sys), crossing.Uncrossable)))
+    return not (callable(value) or isinstance(value, (type(sys), crossing.CouldNotCross)))
 
 
 def _give(path: str, owner: int | None) -> None:
