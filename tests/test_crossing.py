@@ -172,3 +172,14 @@ def test_the_reader_refuses_files_of_another_owner_and_pickles(tmp_path):
     other = crossing.Reader(os.open(folder, os.O_RDONLY | os.O_DIRECTORY), owner=os.getuid() + 1)
     with pytest.raises(crossing.CrossingError, match="not a plain file written by the kernel"):
         other.value({"array": "f2.npy"})
+
+
+def test_generators_and_open_files_fail_saying_what_to_return_instead(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("data")
+    with open(path) as handle:
+        back, _ = _cross(tmp_path, {"gen": (k for k in range(3)), "file": handle})
+    with pytest.raises(AssertionError, match=r"return a list or an array \(list\(\.\.\.\) of it\)"):
+        list(back["gen"])
+    with pytest.raises(AssertionError, match="return what you read from the file, not the open file"):
+        back["file"].read()
