@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -187,3 +189,32 @@ def test_release_and_source_have_no_finding(course_root):
     for folder in ("release", "source"):
         for path in sorted((course_root / folder / ASSIGNMENT).glob("*.ipynb")):
             assert scan_notebook(nbformat.read(str(path), as_version=4), cells="all") == [], path
+
+
+@pytest.mark.parametrize(
+    "assignment, grade_id, code",
+    [
+        (
+            "feature_maps",
+            "tile",
+            "def tile(images, columns, pad=1):\n    return grading.reference_tile(images, columns, pad)",
+        ),
+        (
+            "xray",
+            "focal_loss",
+            "def focal_loss(y, p, gamma=2.0, alpha=None):\n    return grading.reference_focal_loss(y, p, gamma)",
+        ),
+        ("xray", "grad_cam_map", "from course.grading.xray import reference_grad_cam_map as grad_cam_map"),
+    ],
+)
+def test_an_answer_that_calls_the_checks_own_reference_is_flagged(assignment, grade_id, code):
+    """The references the checks compare with ship with ``course.grading`` (the visible tests call the checks);
+    an answer cell that calls one is flagged for review."""
+    nb = nbformat.read(
+        Path(__file__).resolve().parent.parent / "release" / assignment / f"{assignment}.ipynb", as_version=4
+    )
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            cell.source = code
+    findings = scan_notebook(nb, shortcuts=assignment_shortcuts(assignment))
+    assert [(f.category, f.grade_id) for f in findings] == [("library-shortcut", grade_id)]

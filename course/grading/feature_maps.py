@@ -17,6 +17,7 @@ from .core import check_input_shape, fail, for_mode, require
 
 __all__ = [
     "AUTOGRADE_BUDGET",
+    "SHORTCUTS",
     "SMOKE_BUDGET",
     "check_activations",
     "check_extractor",
@@ -29,6 +30,13 @@ __all__ = [
     "reference_tile",
     "require",
 ]
+
+#: Calls an answer cell should not make (flagged for review as ``library-shortcut``): the checks' own
+#: reference implementations of the student's tasks.
+SHORTCUTS = {
+    "course.grading.feature_maps.reference_tile": (),
+    "course.grading.feature_maps._reference_extractor": (),
+}
 
 #: The AlexNet's training budget while grading and in smoke runs (the notebook passes them to
 #: ``course.runtime.settings``): a few photos for one epoch, so the filters are nearly random and the
