@@ -170,7 +170,7 @@ def run_converter(
         handler = logging.FileHandler(log_path, encoding="utf-8")
     else:
         handler = logging.NullHandler()
-    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(message)s", "%H:%M:%S"))
     captured = _ListHandler()
     old_level, old_propagate = logger.level, logger.propagate
     logger.addHandler(handler)
