@@ -158,13 +158,19 @@ class StudentNamespace(dict):
     """A test's globals: trusted names set up front, the student's looked up in the kernel on first use."""
 
     def __init__(self, boundary, trusted: dict):
-        super().__init__(trusted)
-        self._boundary = boundary
+        super().__init__()
+        self._boundary, self._trusted = boundary, trusted  # {alias: [module, attribute]}, imported on first use
         self.assigned: list[str] = []
 
     def __missing__(self, name):
         if not isinstance(name, str) or name in vars(builtins) or name.startswith("__"):
             raise KeyError(name)
+        if name in self._trusted:  # e.g. `keras`: imported only by a test that uses it
+            value = trusted_namespace({name: self._trusted[name]}).get(name)
+            if value is None:
+                raise KeyError(name)
+            dict.__setitem__(self, name, value)
+            return value
         found, value = self._boundary.fetch(name)
         if not found:
             raise KeyError(name)
@@ -263,7 +269,7 @@ class Boundary:
     def run_test(self, source: str, trusted: dict, name: str) -> tuple[str, dict | None]:
         """Run a test cell's ``source``; ``(what it printed, error or None)``. The error is
         ``{"ename", "evalue", "traceback"}``. :class:`KernelLost` and :class:`CallTimeout` propagate."""
-        namespace = StudentNamespace(self, trusted_namespace(trusted))
+        namespace = StudentNamespace(self, trusted)
         namespace["__builtins__"] = builtins
         namespace.assigned.clear()
         filename = f"<grader: {name}>"

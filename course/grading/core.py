@@ -146,6 +146,8 @@ def spec_table(spec: tuple[LayerSpec, ...]):
 
 
 def _is_keras_model(model) -> bool:
+    if not any(cls.__module__.split(".")[0] == "keras" for cls in type(model).__mro__):
+        return False  # not a Keras object at all: no need to import Keras (seconds) to say so
     import keras
 
     return isinstance(model, keras.Model)
