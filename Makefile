@@ -16,7 +16,7 @@ $(BIN)/course: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(BIN)/course
 
-test: install  ## the whole test suite (about 25 minutes on 2 cores)
+test: install  ## the whole test suite (about 30 minutes on 2 cores)
 	$(BIN)/python -m pytest
 
 lint: install  ## ruff: lint and format the Python code (the test suite checks both)
