@@ -270,8 +270,7 @@ class Boundary:
         """Run a test cell's ``source``; ``(what it printed, error or None)``. The error is
         ``{"ename", "evalue", "traceback"}``. :class:`KernelLost` and :class:`CallTimeout` propagate."""
         namespace = StudentNamespace(self, trusted)
-        namespace["__builtins__"] = builtins
-        namespace.assigned.clear()
+        dict.__setitem__(namespace, "__builtins__", builtins)  # not one of the test's own assignments
         filename = f"<grader: {name}>"
         out = io.StringIO()
         error = None
@@ -289,16 +288,15 @@ class Boundary:
                 error["traceback"][-1] = f"{error['ename']}: {error['evalue']}"
         self.refused = []
         if error is None:
-            assigned = {key: namespace[key] for key in namespace.assigned if key != "__builtins__"}
+            assigned = {key: namespace[key] for key in namespace.assigned}
             try:
                 self.push({key: value for key, value in assigned.items() if _data(value)})
             except (crossing.CrossingError, StudentError, OSError):
                 pass  # later cells that need these values fail as they would without them
         try:
-            self.forget()
+            self.forget()  # this side's references first, then the kernel's handles
         except StudentError:
             pass
-        self.origin.clear()
         return out.getvalue(), error
 
 
