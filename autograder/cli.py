@@ -355,9 +355,7 @@ def cmd_student_edition(args: argparse.Namespace) -> int:
     )
     for name, why in edition.left_out:
         print(f"left out {name}: {why}")
-    print(
-        f"verified: no forbidden path and no solution, hidden-test or mark-scheme marker in {len(edition.files)} files"
-    )
+    print(f"verified: no forbidden path, no nbgrader marker and no answer's text in {len(edition.files)} files")
     if edition.zip_path:
         print(f"zip: {_rel(root, edition.zip_path)} ({_size(edition.zip_path.stat().st_size)})")
     return 0

@@ -17,7 +17,8 @@ Categories (:data:`LABELS`): ``ipython-hooks``, ``exit``, ``builtins``,
 ``network``, ``files``, ``environment``, ``shell`` (``!cmd`` lines and shell
 cell magics), ``syntax`` (a cell that does not parse, so was not scanned) and
 ``library-shortcut`` (a call of a course function that solves a task the
-student is asked to write, from the assignment's ``SHORTCUTS``).
+student is asked to write, from the assignment's ``SHORTCUTS``) and
+``grader-code`` (any use of ``autograder``: its answer key, its kernel side).
 """
 
 from __future__ import annotations
@@ -45,10 +46,12 @@ LABELS = {
     "shell": "shell command",
     "syntax": "does not parse",
     "library-shortcut": "a library call where the task asks for your own code",
+    "grader-code": "the grader's own code",
 }
 
 # Dotted names (after resolving imports) and everything below them, by category.
 _MODULE_RULES: dict[str, tuple[str, ...]] = {
+    "grader-code": ("autograder",),  # its answer key and its kernel side: never part of an answer
     "ipython-hooks": ("get_ipython", "IPython.get_ipython", "IPython.core", "IPython.terminal", "ipykernel"),
     "exit": (
         "sys.exit",

@@ -13,16 +13,18 @@ of its own or zipped for an LMS (``--zip`` writes ``DEST.zip``):
   only) in ``handouts/``;
 * generated here: a ``pyproject.toml`` for the package ``course`` alone (the same
   dependency floors, no ``autograder``, no ``course`` command), a short
-  ``README.md`` for students, a ``Makefile`` (``make setup``, ``make lab``) and a
+  ``README.md`` for students, a ``Makefile`` (``make setup``, ``make check``, ``make lab``) and a
   ``.gitignore``.
 
 In a git checkout only the files git tracks are copied (:func:`tracked_files`), so a
 file the instructor never committed stays behind and is listed in the summary.
 
 Everything written is then scanned (:func:`verify`): a forbidden path
-(:data:`FORBIDDEN`) or a file holding an nbgrader region delimiter (solution,
-hidden tests, mark scheme: :data:`autograder.cells.MARKERS`) fails the build, and
-DEST is removed again, so a leaking edition is never left behind to publish.
+(:data:`FORBIDDEN`), a file holding an nbgrader region delimiter (solution,
+hidden tests, mark scheme: :data:`autograder.cells.MARKERS`) or the text of an
+answer (a solution, a hidden test line, the answer key's code:
+:mod:`autograder.answer_texts`) fails the build, and DEST is removed again, so a
+leaking edition is never left behind to publish.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
+from .answer_texts import Answer, answer_texts, leaks
 from .cells import MARKERS
 from .nbgrader_env import PipelineError
 
@@ -75,6 +78,7 @@ Python 3.10-3.12, from this folder:
 
 ```bash
 {setup}   # or: make setup
+make check              # a minute: lecture 01 in smoke mode, so you know the setup works
 .venv/bin/jupyter lab   # or: make lab
 ```
 
@@ -111,15 +115,21 @@ your code correct, not just good enough for the visible checks.
 """
 
 MAKEFILE = """\
-# `make setup` once, then `make lab`.
+# `make setup` once, `make check` to see that it works, then `make lab`.
 PYTHON ?= python3
 VENV   ?= .venv
 
-.PHONY: setup lab
+.PHONY: setup check lab
 
 setup:
 \ttest -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 \t$(VENV)/bin/python -m pip install -r requirements.txt
+
+check:
+\tmkdir -p build
+\tCOURSE_SMOKE=1 $(VENV)/bin/papermill --cwd notebooks -p SMOKE True \\
+\t\tnotebooks/01_cnn_vs_fc.ipynb build/check-01_cnn_vs_fc.ipynb
+\t@echo "the setup works: lecture 01 ran in smoke mode (build/check-01_cnn_vs_fc.ipynb)"
 
 lab:
 \t$(VENV)/bin/jupyter lab
@@ -340,8 +350,9 @@ def generated_files(root: Path, handouts: bool = True) -> dict[str, str]:
 # -- the check ------------------------------------------------------------------------------------
 
 
-def verify(dest: Path) -> list[str]:
-    """Every problem in the edition at ``dest``: forbidden paths, files holding a region delimiter."""
+def verify(dest: Path, answers: list[Answer] = ()) -> list[str]:
+    """Every problem in the edition at ``dest``: forbidden paths, files holding a region delimiter, and
+    files holding one of ``answers`` (:func:`autograder.answer_texts.answer_texts`)."""
     problems = []
     lectures = {p.stem for p in (dest / "notebooks").glob("*.ipynb")}
     for path in sorted(p for p in dest.rglob("*") if p.is_file()):
@@ -356,7 +367,7 @@ def verify(dest: Path) -> list[str]:
         found = [marker for marker in MARKERS if marker in text]
         if found:
             problems.append(f"{rel}: holds {', '.join(repr(m) for m in found)}")
-    return problems
+    return problems + leaks(dest, list(answers))
 
 
 # -- the build ------------------------------------------------------------------------------------
@@ -387,7 +398,7 @@ def build(root: Path, dest: Path, *, force: bool = False, zip_too: bool = False,
             shutil.copy2(source, dest / rel)
         for rel, text in generated.items():
             (dest / rel).write_text(text, encoding="utf-8")
-        problems = verify(dest)
+        problems = verify(dest, answer_texts(root))
         if problems:
             raise PipelineError(
                 f"the student edition would leak, so nothing was kept: {'; '.join(problems[:5])}"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.answer_texts import answer_texts
 from autograder.cells import MARKERS
 from autograder.student_edition import FORBIDDEN
 
@@ -119,6 +120,40 @@ def test_a_planted_solution_fails_naming_the_file(course_copy, course_cli, tmp_p
     proc = course_cli("student-edition", str(dest), "--root", str(root), "--no-handouts", timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "release/lenet5/lenet5.ipynb" in proc.stderr and "BEGIN SOLUTION" in proc.stderr, proc.stderr
+    assert not dest.exists()
+
+
+def test_answer_texts_hold_every_kind_of_answer():
+    answers = answer_texts(ROOT)
+    kinds = {answer.where.rsplit("(", 1)[-1].rstrip(")") for answer in answers if "(" in answer.where}
+    assert {"solution", "hidden test"} <= kinds, kinds
+    keys = {answer.where for answer in answers if answer.where.startswith("autograder.answer_key.")}
+    assert {"autograder.answer_key.feature_maps.tile", "autograder.answer_key.xray.grad_cam_map"} <= keys
+    sources = {answer.where.split(",")[0] for answer in answers if answer.where.startswith("source/")}
+    assert sources == {str(p.relative_to(ROOT)) for p in (ROOT / "source").glob("*/*.ipynb")}
+
+
+def test_an_answer_copied_without_markers_fails_naming_each_file(course_copy, course_cli, tmp_path):
+    """A solution block pasted into a lecture, a hidden test line into the library, the answer key's tiling
+    re-indented into a module: each is found by its text, though no nbgrader marker is left."""
+    root = _student_course(course_copy)
+    answers = answer_texts(ROOT)
+    solution = next(a for a in answers if a.where.startswith("source/lenet5/") and "(solution)" in a.where)
+    hidden = next(a for a in answers if a.where.startswith("source/lenet5/") and "(hidden test)" in a.where)
+    tile = next(a for a in answers if a.where == "autograder.answer_key.feature_maps.tile")
+    lecture = root / "notebooks" / "01_cnn_vs_fc.ipynb"
+    nb = json.loads(lecture.read_text(encoding="utf-8"))
+    nb["cells"][-1]["source"] = "    " + solution.text.replace("\n", "\n    ")
+    lecture.write_text(json.dumps(nb), encoding="utf-8")
+    with (root / "course" / "viz.py").open("a", encoding="utf-8") as module:
+        module.write(f"\n# {hidden.text}\n\ndef _tile(images, columns, pad=1, pad_value=1.0):\n")
+        module.write("".join(f"        {line}\n" for line in tile.text.splitlines()))
+    dest = tmp_path / "edition"
+    proc = course_cli("student-edition", str(dest), "--root", str(root), "--no-handouts", timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"notebooks/01_cnn_vs_fc.ipynb: holds the text of {solution.where}" in proc.stderr, proc.stderr
+    assert f"course/viz.py: holds the text of {hidden.where}" in proc.stderr, proc.stderr
+    assert "course/viz.py: holds the text of autograder.answer_key.feature_maps.tile" in proc.stderr
     assert not dest.exists()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from autograder.answer_key import xray as key
 from course import data, shortcuts
 from course.grading import xray as grading
 
@@ -74,7 +75,7 @@ def test_split_check_catches_randomness_a_fixed_split_a_missing_class_and_a_wron
 
 
 def good_focal(y_true, probabilities, gamma=2.0, alpha=None):
-    return grading.reference_focal_loss(y_true, probabilities, gamma, alpha)
+    return key.focal_loss(y_true, probabilities, gamma, alpha)
 
 
 def test_focal_check_passes_the_formula_and_matches_the_library():
@@ -143,8 +144,8 @@ def test_sensitivity_check_passes_and_catches_swaps_precision_and_wrong_specific
 
 
 def test_grad_cam_check_passes_the_formula_and_matches_viz():
-    grading.check_grad_cam_map(grading.reference_grad_cam_map)
-    grading.check_grad_cam_against_viz(grading.reference_grad_cam_map)
+    grading.check_grad_cam_map(key.grad_cam_map)
+    grading.check_grad_cam_against_viz(key.grad_cam_map)
 
 
 def test_grad_cam_check_catches_the_usual_mistakes():
@@ -165,14 +166,19 @@ def test_grad_cam_check_catches_the_usual_mistakes():
         peaks = cams.max(axis=(1, 2), keepdims=True)
         return np.divide(cams, peaks, out=np.zeros_like(cams), where=peaks > 0)
 
+    def squared(a, g):  # peaks in the right place and at 1, but not linear in the activations
+        return key.grad_cam_map(a, g) ** 2
+
     with pytest.raises(AssertionError):
         grading.check_grad_cam_map(no_relu)
+    with pytest.raises(AssertionError, match="copies of the image"):
+        grading.check_grad_cam_map(squared)
     with pytest.raises(AssertionError, match="its own maximum"):
         grading.check_grad_cam_map(unscaled)
     with pytest.raises(AssertionError, match="NaN"):
         grading.check_grad_cam_map(divide_by_zero)
     with pytest.raises(AssertionError, match="shape"):
-        grading.check_grad_cam_map(lambda a, g: grading.reference_grad_cam_map(a, g)[..., None])
+        grading.check_grad_cam_map(lambda a, g: key.grad_cam_map(a, g)[..., None])
     with pytest.raises(AssertionError, match="viz.grad_cam"):
         grading.check_grad_cam_against_viz(weights_per_pixel)
 

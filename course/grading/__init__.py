@@ -27,4 +27,9 @@ assignment is graded, these checks run in the grader's own process, and the
 student's work is fetched from the kernel as data (the course's grading
 pipeline documents how each kind of value crosses). A model with a Lambda
 layer, or a layer class the student wrote, does not cross.
+
+Students receive this package, so it holds no answer: its checks test
+properties a correct answer has. A check that must compare with a reference
+answer belongs with the grader, outside this package, and is called from
+hidden test lines only.
 """
