@@ -57,7 +57,7 @@ FORBIDDEN: dict[str, str] = {
 #: File names that are forbidden at any depth.
 FORBIDDEN_NAMES = ("gradebook.db", "nbgrader_config.py", "solution.json")
 
-_SETUP = "python -m venv .venv && .venv/bin/pip install -r requirements.txt"
+_SETUP = "python -m venv .venv && .venv/bin/pip install -r requirements.txt && .venv/bin/python -m course.lab_setup"
 
 README_TEMPLATE = """\
 # {title} (student edition)
@@ -124,6 +124,7 @@ VENV   ?= .venv
 setup:
 \ttest -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 \t$(VENV)/bin/python -m pip install -r requirements.txt
+\t$(VENV)/bin/python -m course.lab_setup
 
 check:
 \tmkdir -p build

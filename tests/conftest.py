@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -128,3 +129,41 @@ def assert_graded_as_expected(root: Path, assignment: str, row: dict, sample, au
                 assert float(row[cell.grade_id]) == full, f"{cell.grade_id}: {row}"
     for grade_id, score in expect.get("cells", {}).items():
         assert float(row[grade_id]) == score, f"{grade_id}: {row}"
+
+
+#: Debian's Chromium for the browser test (``COURSE_CHROMIUM`` names another); ``None`` where there is none.
+CHROMIUM = os.environ.get("COURSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+#: Whether test_browser.py can run here: Chromium and the ``playwright`` package.
+BROWSER = bool(CHROMIUM) and importlib.util.find_spec("playwright") is not None
+
+
+def _student_env() -> dict[str, str]:
+    """A student's environment: no PYTHONPATH, no virtual environment active, nothing of this repository;
+    only HOME (pip's cache), PATH, the data kit and the package index come along."""
+    ours = subprocess_env()
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8"}
+    for name in ("COURSE_DATA_DIR", "TF_CPP_MIN_LOG_LEVEL", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+        if name in ours:
+            env[name] = ours[name]
+    return env
+
+
+def run_as_student(command: list[str], cwd: Path, timeout: float, **extra: str) -> subprocess.CompletedProcess:
+    """Run ``command`` in :func:`_student_env` (plus ``extra``), capturing its output."""
+    return subprocess.run(
+        command, cwd=cwd, env={**_student_env(), **extra}, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="session")
+def installed_edition(tmp_path_factory):
+    """The student edition (no handouts), installed by its own ``make setup`` in a fresh virtual
+    environment, as a student would (about 90 s with pip's cache warm); its folder."""
+    if shutil.which("make") is None:
+        pytest.skip("`make` is not installed: the student edition's setup command needs it")
+    dest = tmp_path_factory.mktemp("student") / "cnn-course-student"
+    proc = run_course("student-edition", str(dest), "--no-handouts", timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = run_as_student(["make", "setup"], dest, timeout=900)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    return dest

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
+
 import nbformat
 import pytest
 from conftest import ROOT
@@ -49,6 +53,60 @@ def test_release_notebooks_have_no_outputs(assignment):
     for path in sorted((ROOT / "release" / assignment).glob("*.ipynb")):
         nb = nbformat.read(str(path), as_version=4)
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path
+
+
+#: ``require`` returns the student's own objects (a function, a model): nbgrader does not read those as a score.
+SHOWS_NO_SCORE = {"require"}
+
+
+def _shown_value(code: str, checks) -> str | None:
+    """What the cell's last statement would show as its ``Out[]``, if it can show anything: a call of a
+    ``grading`` check that returns a value, or any other expression. ``None`` when it shows nothing."""
+    body = ast.parse(code).body
+    last = body[-1] if body else None
+    if not isinstance(last, ast.Expr):
+        return None
+    call = last.value
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print":
+        return None
+    if (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and ast.unparse(call.func.value) == "grading"
+    ):
+        name = call.func.attr
+        returns = inspect.signature(getattr(checks, name)).return_annotation
+        if returns in (None, "None") or name in SHOWS_NO_SCORE:
+            return None
+    return ast.unparse(call)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_a_visible_test_cell_shows_no_value(assignment):
+    """nbgrader reads a test cell's ``Out[]`` as a partial score when it is a number: a check that returned
+    an accuracy (0.98 of 4 points) made Validate report "passed some but not all of the tests" for a correct
+    solution. So a released test cell ends in a statement that shows nothing."""
+    checks = importlib.import_module(f"course.grading.{assignment}")
+    for path in sorted((ROOT / "release" / assignment).glob("*.ipynb")):
+        for cell in nbformat.read(str(path), as_version=4).cells:
+            nbgrader = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and nbgrader.get("grade") and not nbgrader.get("solution"):
+                shown = _shown_value(cell.source, checks)
+                assert shown is None, f"{nbgrader['grade_id']} shows the value of {shown}"
+
+
+def test_a_check_that_returns_a_value_is_caught():
+    class Checks:
+        def check_a(self) -> None: ...
+        def check_b(self) -> float: ...
+        def require(self): ...
+
+    checks = Checks()
+    assert _shown_value("grading.check_a()\nprint(1)", checks) is None
+    assert _shown_value("x = grading.check_b()", checks) is None
+    assert _shown_value("grading.require(globals(), 'f')", checks) is None
+    assert _shown_value("grading.check_b()", checks) == "grading.check_b()"
+    assert _shown_value("accuracy", checks) == "accuracy"
 
 
 def _pair(tmp_path, solution_line: str, released_line: str):

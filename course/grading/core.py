@@ -347,8 +347,8 @@ def evaluate(model, x, y) -> float:
     return train.evaluate_accuracy(model, x, y)
 
 
-def check_reported_accuracy(model, x, y, reported, tol: float = 1e-4, name: str = "test_accuracy") -> float:
-    """``reported`` matches a fresh evaluation of ``model`` on ``(x, y)``; returns that accuracy.
+def check_reported_accuracy(model, x, y, reported, tol: float = 1e-4, name: str = "test_accuracy") -> None:
+    """``reported`` matches a fresh evaluation of ``model`` on ``(x, y)``.
 
     ``name`` is the notebook's variable name, used in the message.
     """
@@ -364,7 +364,6 @@ def check_reported_accuracy(model, x, y, reported, tol: float = 1e-4, name: str 
             f"{name} = {reported:.4f}, but evaluating the trained model on the test set gives {fresh:.4f}. "
             "Report what your code measured, on the test set, after training."
         )
-    return fresh
 
 
 def check_accuracy_at_least(accuracy: float, threshold: float, what: str = "The model", hint: str = "") -> None:

@@ -210,7 +210,9 @@ def check_module_output(module, expected_channels: int = 256, samples: int = 2, 
         fail("The module outputs only zeros for random inputs: check the convolutions' activations.")
 
 
-def check_module_branches(module, filters: Sequence[int] = INCEPTION_3A, parameters: int = INCEPTION_3A_PARAMETERS):
+def check_module_branches(
+    module, filters: Sequence[int] = INCEPTION_3A, parameters: int = INCEPTION_3A_PARAMETERS
+) -> None:
     """``module``'s four branches, in order, have Table 1's layers and filters, and it has ``parameters``
     parameters in all (biases included, no batch norm)."""
     __tracebackhide__ = True

@@ -144,7 +144,9 @@ def check_layer_shapes(model, expected: Mapping[str, tuple] = LENET5_OUTPUT_SHAP
     core.check_layer_shapes(model, expected, LENET5_INPUT_SHAPE, _SHAPE_HINT)
 
 
-def check_parameter_counts(model, expected: Mapping[str, int] = LENET5_PARAMETERS, total=LENET5_TOTAL_PARAMETERS):
+def check_parameter_counts(
+    model, expected: Mapping[str, int] = LENET5_PARAMETERS, total=LENET5_TOTAL_PARAMETERS
+) -> None:
     """Each named layer has ``expected[name]`` trainable parameters, and the model ``total``."""
     __tracebackhide__ = True
     core.check_parameter_counts(model, expected, total)

@@ -180,8 +180,8 @@ def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
 
 
-def check_number(namespace: Mapping[str, Any], name: str, whole: bool = False) -> float:
-    """``name`` is answered with a finite number (a whole number where ``whole``); returns it."""
+def check_number(namespace: Mapping[str, Any], name: str, whole: bool = False) -> None:
+    """``name`` is answered with a finite number (a whole number where ``whole``)."""
     __tracebackhide__ = True
     value = require(namespace, name)
     if value is None or value is NotImplemented:
@@ -192,17 +192,15 @@ def check_number(namespace: Mapping[str, Any], name: str, whole: bool = False) -
         fail(f"`{name}` should be a number, but it is a {type(value).__name__} ({value!r:.60}).")
     if whole and float(value) != int(value):
         fail(f"`{name}` counts something, so it is a whole number; it is {value}.")
-    return float(value)
 
 
-def check_choice(namespace: Mapping[str, Any], name: str, choices: str = CHOICES) -> str:
-    """``name`` is answered with one of the letters ``choices`` (any case, spaces ignored); returns it."""
+def check_choice(namespace: Mapping[str, Any], name: str, choices: str = CHOICES) -> None:
+    """``name`` is answered with one of the letters ``choices`` (any case, spaces ignored)."""
     __tracebackhide__ = True
     value = require(namespace, name)
     if not isinstance(value, str) or value.strip().lower() not in choices:
         listed = ", ".join(f'"{c}"' for c in choices)
         fail(f"`{name}` should be one letter, one of {listed}; it is {value!r:.60}.")
-    return value.strip().lower()
 
 
 def check_equal(value, expected, name: str) -> None:

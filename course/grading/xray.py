@@ -404,7 +404,7 @@ def check_border_auc(border_covid_auc, audit, minimum: float = MIN_BORDER_COVID_
 # --------------------------------------------------------------------------
 
 
-def check_test_probabilities(probabilities, n_test: int, classes: int = 3) -> np.ndarray:
+def check_test_probabilities(probabilities, n_test: int, classes: int = 3) -> None:
     """``probabilities`` is ``(n_test, classes)``, each row a probability distribution."""
     __tracebackhide__ = True
     p = np.asarray(probabilities, dtype=np.float64)
@@ -412,7 +412,6 @@ def check_test_probabilities(probabilities, n_test: int, classes: int = 3) -> np
         fail(f"test_probabilities has shape {p.shape}; expected ({n_test}, {classes}): one row per test X-ray.")
     if not np.all(np.isfinite(p)) or p.min() < -1e-6 or not np.allclose(p.sum(axis=1), 1.0, atol=1e-3):
         fail("Each row of test_probabilities must be probabilities that sum to 1 (the model's softmax output).")
-    return p
 
 
 def check_probabilities_of_model(probabilities, model, x_test) -> None:
