@@ -16,10 +16,11 @@ For each submission, :meth:`Batch.grade`:
    (:mod:`autograder.normalise`: deleted, duplicated or moved cells and edited
    metadata are put right), and scans it for code that tampers with the grader
    (:mod:`autograder.scan`, reported in the ``flags`` column);
-3. runs ``python -m autograder.worker`` on it, a child process that runs
-   nbgrader's ``Autograde`` (the kernel in :mod:`autograder.sandbox`, the test
-   cells through :mod:`autograder.guard`) and ``GenerateFeedback``, under a
-   wall-clock limit; a child that overruns is killed;
+3. hands it to the slot's worker (:mod:`autograder.worker`, a child process kept
+   for the whole batch, :mod:`autograder.worker_process`) that runs nbgrader's
+   ``Autograde`` (the kernel in :mod:`autograder.sandbox`, the test cells'
+   verdicts in :mod:`autograder.verdict`) and ``GenerateFeedback``, under a
+   wall-clock limit; a worker that overruns or dies is killed and replaced;
 4. copies the student's results into the course's gradebook in one
    transaction (:mod:`autograder.gradebook_sync`) and their autograded notebook
    and feedback into ``autograded/`` and ``feedback/``, under a lock;
@@ -39,8 +40,6 @@ import json
 import os
 import queue
 import shutil
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -55,6 +54,7 @@ from .nbgrader_env import PipelineError, check_assignment, gradebook_url, source
 from .records import GradeResult, Records
 from .report import write_csv
 from .statuses import CRASHED, GRADED, TIMEOUT
+from .worker_process import WorkerProcess
 
 DEFAULT_TIMEOUT_S = 1800  # wall-clock seconds per notebook
 DEFAULT_CELL_TIMEOUT_S = 300  # wall-clock seconds per cell (nbgrader's default of 30 s is too short for training)
@@ -228,6 +228,7 @@ class Batch:
         self.slots: queue.Queue[int] = queue.Queue()
         for slot in range(self.jobs):
             self.slots.put(slot)
+        self.workers = [WorkerProcess(self.root, self.logs / f"_worker{slot}.stderr") for slot in range(self.jobs)]
         self.cells: list[GradeCellInfo] = []
         self.uids: list[int] = []  # the sandbox users of the slots (claimed machine-wide in prepare)
         self._uid_locks: list = []
@@ -329,7 +330,7 @@ class Batch:
         flags = self._build_private_root(submission, private)
         uid = self.uids[slot] if self.uids else None
         job, runtime = self._write_job(private, student, uid)
-        status, message, retry = self._run_worker(private, student, job)
+        status, message, retry = self._run_worker(private, student, job, slot)
         kill_user(uid)
         if runtime is not None:
             shutil.rmtree(runtime, ignore_errors=True)
@@ -450,31 +451,17 @@ class Batch:
             env=env,
         )
 
-    def _run_worker(self, private: Path, student: str, job: Path) -> tuple[str, str, bool]:
-        """Run the worker; return ``(status, message, retry)`` (retry: the grader failed, not the notebook)."""
+    def _run_worker(self, private: Path, student: str, job: Path, slot: int) -> tuple[str, str, bool]:
+        """Run the job in the slot's worker; return ``(status, message, retry)`` (retry: the grader failed,
+        not the notebook)."""
         wall = self.limits.notebook_s + STARTUP_ALLOWANCE_S
-        command = [sys.executable, "-m", "autograder.worker", str(job)]
-        with open(self.logs / f"{student}.stderr", "w", encoding="utf-8") as stderr:
-            proc = subprocess.Popen(
-                command,
-                cwd=self.root,
-                stdout=stderr,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent if _LINUX else None,
-            )
-            try:
-                proc.wait(timeout=wall)
-            except subprocess.TimeoutExpired:
-                _kill_tree(proc)
-                return TIMEOUT, f"grading took longer than {wall:g} s and was stopped", False
+        (self.logs / f"{student}.stderr").write_text("", encoding="utf-8")  # the worker appends the job's output
+        answer = self.workers[slot].grade(job, wall)
+        if answer == "timeout":
+            return TIMEOUT, f"grading took longer than {wall:g} s and was stopped", False
         result_file = private / "result.json"
         if not result_file.exists():
-            return (
-                CRASHED,
-                f"the grading process died (exit status {proc.returncode}); see {self.logs / student}.stderr",
-                True,
-            )
+            return CRASHED, f"the grading process died; see {self.logs / student}.stderr", True
         outcome = json.loads(result_file.read_text(encoding="utf-8"))
         if not outcome["autograde"]["ok"]:
             return CRASHED, f"nbgrader could not autograde: {outcome['autograde']['error']}", False
@@ -535,37 +522,18 @@ class Batch:
                 on_done(result)
             return result
 
-        if self.jobs == 1:
-            return [one(s) for s in submissions]
-        with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grade") as pool:
-            return list(pool.map(one, submissions))
-
-
-def _die_with_parent() -> None:
-    """preexec_fn: the worker is killed when the grader dies (so is its kernel, see sandbox)."""
-    import ctypes
-
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-
-
-def _kill_tree(proc: subprocess.Popen) -> None:
-    """Kill the worker and everything it started (kernels run in sessions of their own)."""
-    try:
-        import psutil
-
-        children = psutil.Process(proc.pid).children(recursive=True)
-    except Exception:
-        children = []
-    for child in children:
         try:
-            child.kill()
-        except Exception:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
+            if self.jobs == 1:
+                return [one(s) for s in submissions]
+            with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grade") as pool:
+                return list(pool.map(one, submissions))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """End the slots' workers (a batch that is not closed ends them when this process ends)."""
+        for worker in self.workers:
+            worker.close()
 
 
 def grade_batch(

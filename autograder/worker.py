@@ -1,9 +1,11 @@
-"""Grade one submission, in its own process: ``python -m autograder.worker JOB.json``.
+"""Grade submissions in a process apart from the grader: ``python -m autograder.worker JOB.json``
+(one job), or ``python -m autograder.worker --serve`` (one job per line of stdin; see
+:mod:`autograder.worker_process`, the batch's side).
 
 :mod:`autograder.batch` prepares a private course root for the submission (its
-own copy of the gradebook, the rebuilt notebook in ``submitted/``), writes a
-:class:`Job` and starts one worker per submission, so a submission that
-crashes nbgrader or hangs only ever costs its own row. The worker runs
+own copy of the gradebook, the rebuilt notebook in ``submitted/``) and writes a
+:class:`Job`; each grading slot keeps one worker, and a submission that crashes
+nbgrader or hangs gets its worker killed and only ever costs its own row. The worker runs
 nbgrader's ``Autograde`` converter, with :class:`autograder.execute.GuardedExecute`
 in place of ``Execute`` and the kernel started in the sandbox
 (:mod:`autograder.sandbox`), then ``GenerateFeedback``, and writes a small JSON
@@ -12,7 +14,12 @@ result beside the job::
     {"autograde": {"ok": true, "error": ""}, "feedback": {"ok": true, "error": ""},
      "stop": null | "memory" | "timeout" | "crashed", "message": "..."}
 
-Exit status: 0 when both steps succeeded, 1 otherwise.
+Exit status (one job): 0 when both steps succeeded, 1 otherwise.
+
+Between jobs, ``--serve`` puts back what one job could change in this process: the environment,
+the working folder, Keras' global state, and where its output goes (each job's into its
+student's ``.stderr`` log). It keeps the imported modules (that is the point: Keras and
+nbgrader load once) and their read-only caches, such as the reference test set.
 """
 
 from __future__ import annotations
@@ -98,15 +105,57 @@ def grade(job: Job) -> dict:
     return {"autograde": asdict(autograde), "feedback": asdict(feedback), **outcome}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: python -m autograder.worker JOB.json", file=sys.stderr)
-        return 2
-    job_path = Path(args[0])
+def run_job(job_path: Path) -> bool:
+    """Grade the job at ``job_path`` and write ``result.json`` beside it; whether both steps succeeded."""
     result = grade(Job.read(job_path))
     job_path.with_name("result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    return 0 if result["autograde"]["ok"] and result["feedback"]["ok"] else 1
+    return result["autograde"]["ok"] and result["feedback"]["ok"]
+
+
+def serve() -> int:
+    """Grade the job named on each line of stdin, one after another; answer ``done`` on stdout."""
+    answers = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")  # the protocol's own channel
+    between_jobs = os.dup(2)  # the worker's log, for what it prints between jobs
+    os.dup2(between_jobs, 1)
+    for line in sys.stdin:
+        job_path = Path(line.strip())
+        environ, cwd = dict(os.environ), os.getcwd()
+        try:
+            log = Job.read(job_path).kernel_log
+            with open(log, "a", encoding="utf-8") as out:
+                sys.stdout.flush(), sys.stderr.flush()
+                os.dup2(out.fileno(), 1), os.dup2(out.fileno(), 2)
+            run_job(job_path)
+        except Exception as err:  # the batch reads a missing result.json as "the grader failed"
+            print(f"worker: {job_path}: {type(err).__name__}: {err}", file=sys.stderr)
+        finally:
+            sys.stdout.flush(), sys.stderr.flush()
+            os.dup2(between_jobs, 1), os.dup2(between_jobs, 2)
+            os.environ.clear()
+            os.environ.update(environ)
+            os.chdir(cwd)
+            _forget_models()
+        answers.write("done\n")
+    return 0
+
+
+def _forget_models() -> None:
+    """Keras' global state (layer-name counters, the graph of the models a job loaded)."""
+    if "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session()
+    import gc
+
+    gc.collect()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--serve"]:
+        return serve()
+    if len(args) != 1:
+        print("usage: python -m autograder.worker JOB.json | --serve", file=sys.stderr)
+        return 2
+    return 0 if run_job(Path(args[0])) else 1
 
 
 if __name__ == "__main__":
