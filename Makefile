@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 COURSE_DATA_DIR ?= $(abspath ../shared/data)
 export COURSE_DATA_DIR
 
-.PHONY: setup install test lint release handouts handouts-smoke fmt doctor
+.PHONY: setup install test lint release handouts handouts-smoke fmt doctor backends
 
 setup: install release handouts-smoke  ## install, then build the student release and smoke handouts
 
@@ -19,6 +19,21 @@ $(BIN)/course: requirements.txt requirements-test.txt pyproject.toml
 
 test: install  ## the whole test suite (about 30 minutes on 2 cores)
 	$(BIN)/python -m pytest
+
+# The library's unit tests (models, train, complexity, the grading checks ...) and lecture 01 on Keras'
+# JAX and PyTorch backends: not part of `make test` (README, "One code on three Keras backends").
+TORCH_INDEX ?= --extra-index-url https://download.pytorch.org/whl/cpu
+BACKEND_TESTS = tests/test_backends.py tests/test_models.py tests/test_complexity.py tests/test_train.py \
+	tests/test_grading.py tests/test_feature_maps_checks.py tests/test_theory_quiz.py tests/test_xray.py \
+	tests/test_inception_cifar10.py tests/test_vgg16_transfer.py tests/test_grad_cam.py tests/test_losses.py \
+	tests/test_transfer.py tests/test_conv.py tests/test_training_cost.py tests/test_probes.py tests/test_viz.py
+
+backends: install  ## the unit tests and lecture 01 on the JAX and PyTorch backends (a few minutes)
+	$(BIN)/python -m pip install --quiet $(TORCH_INDEX) -r requirements-backends.txt
+	for backend in jax torch; do \
+	  echo "== KERAS_BACKEND=$$backend"; \
+	  KERAS_BACKEND=$$backend $(BIN)/python -m pytest -p no:cacheprovider -q $(BACKEND_TESTS) || exit 1; \
+	done
 
 lint: install  ## ruff: lint and format the Python code (the test suite checks both)
 	$(BIN)/ruff check --fix .
