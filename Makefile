@@ -10,10 +10,10 @@ export COURSE_DATA_DIR
 setup: install release handouts-smoke  ## install, then build the student release and smoke handouts
 
 install: $(BIN)/course
-$(BIN)/course: requirements.txt requirements-test.txt pyproject.toml
+$(BIN)/course: requirements.txt requirements-test.txt requirements-site.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-test.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-test.txt -r requirements-site.txt
 	$(BIN)/python -m course.lab_setup
 	touch $(BIN)/course
 

@@ -2,7 +2,7 @@
 
     course release [ASSIGNMENT] [--force]   source/ -> release/ (nbgrader generate_assignment)
     course grade ASSIGNMENT                 submitted/ -> autograded/, feedback/, reports/grades-A.csv
-    course handouts [--smoke] [--out DIR]   run lectures + solutions, write notebooks and HTML
+    course handouts [--smoke] [--out DIR]   run lectures + solutions, write notebooks, HTML and the handout site
     course doctor                           versions, device and where the datasets come from
     course fmt [--check] [PATHS]            canonical form for authored notebooks
     course serve MODEL_DIR                  an HTTP inference service for a saved model (course.serve)
@@ -160,9 +160,20 @@ def _score_plot(root: Path, assignment: str, report: Path) -> str:
 def cmd_handouts(args: argparse.Namespace) -> int:
     root = _root(args)
 
+    from .handouts import FULL_OUT, SMOKE_OUT
+
+    out_dir = Path(args.out).resolve() if args.out else root / (SMOKE_OUT if args.smoke else FULL_OUT)
+    if not args.site_only:
+        run_handouts(root, args, out_dir)
+    if args.no_site:
+        return 0
+    return build_handout_site(root, args, out_dir)
+
+
+def run_handouts(root: Path, args: argparse.Namespace, out_dir: Path) -> None:
     from tqdm import tqdm
 
-    from .handouts import FULL_OUT, SMOKE_OUT, handout_notebooks, prepare_environment, run_one
+    from .handouts import handout_notebooks, prepare_environment, run_one
 
     notebooks = handout_notebooks(root)
     if args.notebooks:
@@ -173,7 +184,6 @@ def cmd_handouts(args: argparse.Namespace) -> int:
         notebooks = [p for p in notebooks if p in wanted]
     if not notebooks:
         raise PipelineError("no notebooks: notebooks/*.ipynb and source/*/*.ipynb are empty")
-    out_dir = Path(args.out).resolve() if args.out else root / (SMOKE_OUT if args.smoke else FULL_OUT)
     timeout = args.cell_timeout if args.cell_timeout is not None else (600 if args.smoke else None)
     prepare_environment(args.smoke)
     mode = "smoke (SMOKE=True, COURSE_SMOKE=1)" if args.smoke else "full"
@@ -195,6 +205,20 @@ def cmd_handouts(args: argparse.Namespace) -> int:
             "(executed copies with the error are in the output folder)"
         )
     print(f"all {len(notebooks)} notebook(s) ran; executed notebooks and HTML in {_rel(root, out_dir)}/")
+
+
+def build_handout_site(root: Path, args: argparse.Namespace, out_dir: Path) -> int:
+    from .handouts import FULL_OUT
+    from .site_build import build_site
+
+    site_dir = root / "build" / "site" if out_dir == root / FULL_OUT else out_dir / "site"
+    print(f"site: building the handout site from {_rel(root, out_dir)}/ (jupyter-book) ...", flush=True)
+    site = build_site(root, out_dir, site_dir, smoke=args.smoke, repository=args.repository, branch=args.branch)
+    for stem in site.missing:
+        print(f"site: {stem}.ipynb is not in {_rel(root, out_dir)}/ yet, so the site leaves it out")
+    if not args.repository:
+        print("site: no --repository (the student edition on GitHub), so pages have no 'Open in Colab' link")
+    print(f"site: {len(site.pages)} notebook page(s); open {_rel(root, site.index)}")
     return 0
 
 
@@ -345,7 +369,15 @@ def cmd_student_edition(args: argparse.Namespace) -> int:
     root = _root(args)
     dest = Path(args.dest).resolve() if args.dest else root / DEFAULT_DEST
     print(f"student edition: writing {_rel(root, dest)}/ ...", flush=True)
-    edition = build(root, dest, force=args.force, zip_too=args.zip, handouts=not args.no_handouts)
+    edition = build(
+        root,
+        dest,
+        force=args.force,
+        zip_too=args.zip,
+        handouts=not args.no_handouts,
+        repository=args.repository,
+        branch=args.branch,
+    )
     parts: dict[str, int] = {}
     for rel in edition.files:
         top = rel.split("/")[0] + ("/" if "/" in rel else "")
@@ -480,6 +512,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="per-cell time limit in seconds (default: none; 600 with --smoke)",
     )
+    site = p.add_mutually_exclusive_group()
+    site.add_argument(
+        "--site-only",
+        action="store_true",
+        help="run nothing: build the handout site from the executed notebooks already in the output folder",
+    )
+    site.add_argument("--no-site", action="store_true", help="run the notebooks but build no handout site")
+    p.add_argument(
+        "--repository",
+        metavar="OWNER/NAME",
+        help="the student edition's GitHub repository, for each page's 'Open in Colab' link "
+        "(see `course student-edition --repository`)",
+    )
+    p.add_argument("--branch", default="main", help="the branch of --repository (default: main)")
     p.set_defaults(func=cmd_handouts)
 
     p = sub.add_parser(
@@ -544,6 +590,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace a non-empty DEST (and DEST.zip)")
     p.add_argument("--zip", action="store_true", help="also write DEST.zip (one folder named like DEST)")
     p.add_argument("--no-handouts", action="store_true", help="leave the executed lecture handouts out")
+    p.add_argument(
+        "--repository",
+        metavar="OWNER/NAME",
+        help="the GitHub repository the edition will be pushed to: each notebook gets a first cell that installs "
+        "the course library from it on Colab (the handout site's 'Open in Colab' links open these)",
+    )
+    p.add_argument("--branch", default="main", help="the branch of --repository (default: main)")
     p.set_defaults(func=cmd_student_edition)
     return parser
 

@@ -10,6 +10,10 @@ each executed notebook to HTML with nbconvert (figures are embedded as
   sets ``COURSE_SMOKE=1`` (see :mod:`course.runtime`); it writes into
   ``build/handouts-smoke/`` (git-ignored) so it never replaces real handouts.
 
+Each executed notebook records the machine it ran on (``metadata.course.hardware``:
+CPU, cores, GPUs, Keras backend) for the handout site (:mod:`autograder.site_build`),
+which ``course handouts`` builds from the output folder once the notebooks ran.
+
 Outputs keep the source layout: ``notebooks/X.ipynb`` gives ``OUT/X.ipynb`` and
 ``OUT/X.html``; ``source/A/X.ipynb`` gives ``OUT/A/X.ipynb`` and ``OUT/A/X.html``.
 Each notebook runs in its own folder, as it would in Jupyter. A failing
@@ -115,12 +119,41 @@ def strip_native_logs(nb) -> int:
     return dropped
 
 
-def tidy_executed(executed: Path) -> None:
-    """Rewrite an executed notebook without TensorFlow's native log lines."""
+def hardware() -> str:
+    """This machine in a few words, for the handout site's run box: CPU model and cores, GPUs, Keras backend."""
+    import platform
+    import shutil
+    import subprocess
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    gpus = []
+    if shutil.which("nvidia-smi"):
+        try:
+            listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20).stdout
+            gpus = [line.split(":", 1)[1].split("(")[0].strip() for line in listing.splitlines() if ":" in line]
+        except (OSError, subprocess.SubprocessError):
+            pass
+    gpu = f"{len(gpus)} GPU ({', '.join(gpus)})" if gpus else "no GPU"
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    return f"{cores} CPU cores ({cpu}), {gpu}; Keras backend {backend}"
+
+
+def tidy_executed(executed: Path, machine: str | None = None) -> None:
+    """Rewrite an executed notebook without TensorFlow's native log lines, recording the machine it ran on."""
     import nbformat
 
     nb = nbformat.read(str(executed), as_version=4)
-    if strip_native_logs(nb):
+    dropped = strip_native_logs(nb)
+    if machine:
+        nb.metadata.setdefault("course", {})["hardware"] = machine
+    if dropped or machine:
         nbformat.write(nb, str(executed))
 
 
@@ -162,7 +195,7 @@ def run_one(
         error = describe_failure(err)
     try:
         if executed.exists():
-            tidy_executed(executed)
+            tidy_executed(executed, hardware())
             to_html(executed, html)
     except Exception as err:
         error = error or f"HTML export failed: {describe_failure(err)}"

@@ -39,6 +39,7 @@ from pathlib import Path
 from .answer_texts import Answer, answer_texts, leaks
 from .cells import MARKERS
 from .nbgrader_env import PipelineError
+from .questions import questions_table
 
 DEFAULT_DEST = Path("build") / "student-edition"
 IGNORED = ("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.egg-info", ".DS_Store")
@@ -315,15 +316,6 @@ def student_requirements(instructor: str) -> str:
     return text
 
 
-def questions_table(readme: str) -> str:
-    """The "ten questions" table of the instructor's README (where each question is taught)."""
-    match = re.search(r"^## The ten questions\s*\n(.*?)(?=^## )", readme, re.M | re.S)
-    table = [line for line in (match.group(1) if match else "").splitlines() if line.startswith("|")]
-    if not table:
-        raise PipelineError("README.md has no table under '## The ten questions' to give the students")
-    return "\n".join(table)
-
-
 def student_readme(root: Path, handouts: bool = True) -> str:
     readme = (root / "README.md").read_text(encoding="utf-8") if (root / "README.md").is_file() else ""
     title = (re.search(r"^# (.+)$", readme, re.M) or [None, "CNN Architectures in Practice"])[1]
@@ -384,8 +376,49 @@ def write_zip(dest: Path) -> Path:
     return target
 
 
-def build(root: Path, dest: Path, *, force: bool = False, zip_too: bool = False, handouts: bool = True) -> Edition:
-    """Write the student edition of the course at ``root`` into ``dest`` (see the module docs)."""
+COLAB_CELL = """\
+# On Google Colab only: install the course library from the student edition (elsewhere this cell does nothing).
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "{requirement}"], check=True)
+"""
+
+
+def add_colab_cells(dest: Path, repository: str, branch: str = "main") -> list[str]:
+    """Give every notebook of the edition at ``dest`` a first code cell that, on Colab only, installs the
+    ``course`` library from the edition's GitHub repository (``OWNER/NAME``); return the notebooks changed.
+    The handout site's "Open in Colab" links (:mod:`autograder.site_build`) open these copies."""
+    import nbformat
+
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
+        raise PipelineError(f"--repository must be a GitHub OWNER/NAME, not {repository!r}")
+    requirement = f"cnn-course @ git+https://github.com/{repository}@{branch}"
+    changed = []
+    for path in sorted(list((dest / "notebooks").glob("*.ipynb")) + list((dest / "release").glob("*/*.ipynb"))):
+        nb = nbformat.read(str(path), as_version=4)
+        cell = nbformat.v4.new_code_cell(COLAB_CELL.format(requirement=requirement))
+        cell.id = "colab-install"
+        first_heading = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
+        nb.cells.insert(first_heading + 1, cell)
+        nbformat.write(nb, str(path))
+        changed.append(str(path.relative_to(dest)))
+    return changed
+
+
+def build(
+    root: Path,
+    dest: Path,
+    *,
+    force: bool = False,
+    zip_too: bool = False,
+    handouts: bool = True,
+    repository: str | None = None,
+    branch: str = "main",
+) -> Edition:
+    """Write the student edition of the course at ``root`` into ``dest`` (see the module docs); with
+    ``repository`` (where the edition will be pushed), each notebook can install the library on Colab."""
     root, dest = root.resolve(), dest.resolve()
     check_destination(root, dest, force=force, zip_too=zip_too)
     copies = copied_files(root, handouts)
@@ -399,6 +432,8 @@ def build(root: Path, dest: Path, *, force: bool = False, zip_too: bool = False,
             shutil.copy2(source, dest / rel)
         for rel, text in generated.items():
             (dest / rel).write_text(text, encoding="utf-8")
+        if repository:
+            add_colab_cells(dest, repository, branch)
         problems = verify(dest, answer_texts(root))
         if problems:
             raise PipelineError(

@@ -64,6 +64,15 @@ def test_smoke_handouts_embed_their_figures(course_cli, tmp_path):
         printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
         assert "Run mode: smoke" in printed, f"{notebook} did not run in smoke mode"
         assert "absl::InitializeLog" not in printed, "TensorFlow's native log lines are dropped"
+        assert "CPU cores" in executed.metadata.course.hardware, "the run records the machine it ran on"
+    # the handout site, built from what ran: the smoke pages, each with its run box, and the rest named as left out
+    site = out / "site" / "html"
+    for notebook in SMOKE_HANDOUTS:
+        page = (site / output_stem(ROOT, notebook).with_suffix(".html")).read_text(encoding="utf-8")
+        assert "How this page was made" in page and "smoke (" in page and "CPU cores" in page
+    assert (site / "index.html").is_file() and (site / "_static" / "mathjax" / "MathJax.js").is_file()
+    not_run = next(p for p in NOTEBOOKS if p not in SMOKE_HANDOUTS)
+    assert f"site: {output_stem(ROOT, not_run)}.ipynb is not in " in proc.stdout, proc.stdout
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])

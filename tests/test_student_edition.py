@@ -192,3 +192,26 @@ def test_in_a_git_checkout_only_tracked_files_go_to_students(course_copy, course
     assert not (dest / "notebooks" / scratch.name).exists()
     assert "notebooks/scratch-with-notes.ipynb" in proc.stdout and "not tracked by git" in proc.stdout
     assert (dest / "release" / "lenet5" / "lenet5.ipynb").exists()
+
+
+def test_with_a_repository_every_notebook_installs_the_library_on_colab_only(course_cli, tmp_path):
+    dest = tmp_path / "edition"
+    proc = course_cli(
+        "student-edition", str(dest), "--no-handouts", "--repository", "example-org/cnn-course-student", timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    notebooks = sorted((dest / "notebooks").glob("*.ipynb")) + sorted((dest / "release").glob("*/*.ipynb"))
+    assert len(notebooks) == len(list((ROOT / "notebooks").glob("*.ipynb"))) + len(list(ROOT.glob("release/*/*.ipynb")))
+    url = "cnn-course @ git+https://github.com/example-org/cnn-course-student@main"
+    for path in notebooks:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        assert cells[0]["cell_type"] == "markdown" and cells[1]["id"] == "colab-install", path
+        code = "".join(cells[1]["source"])
+        assert url in code, path
+    # outside Colab the cell does nothing: run it with a pip that would fail loudly
+    run = subprocess.run(
+        [sys.executable, "-c", code.replace("sys.executable", "'/nonexistent/python'")], capture_output=True, text=True
+    )
+    assert run.returncode == 0 and run.stdout == run.stderr == "", run.stderr
+    bad = course_cli("student-edition", str(tmp_path / "bad"), "--no-handouts", "--repository", "not a repo")
+    assert bad.returncode == 1 and "OWNER/NAME" in bad.stderr and not (tmp_path / "bad").exists()
