@@ -155,7 +155,13 @@ def prepare_page(executed: Path, target: Path, *, smoke: bool, colab: str | None
     nb = nbformat.read(str(executed), as_version=4)
     box = nbformat.v4.new_markdown_cell(run_box(nb, smoke=smoke, colab=colab))
     box.id = "course-run-box"
-    nb.cells.insert(_first_heading(nb) + 1, box)
+    title = _first_heading(nb)
+    if title >= 0:  # the box goes right under the title line, before the introduction
+        heading, _, rest = nb.cells[title].source.lstrip().partition("\n")
+        nb.cells[title].source = heading
+        if rest.strip():
+            nb.cells.insert(title + 1, nbformat.v4.new_markdown_cell(rest.strip("\n"), id="course-intro"))
+    nb.cells.insert(title + 1, box)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(target))
 
@@ -176,7 +182,7 @@ def home_page(parts: list[Part], titles: dict[str, str]) -> str:
     for part in parts:
         papers = ", ".join(f"{{cite:t}}`{key}`" for key in PAPERS.get(part.label, []))
         pages = ", ".join(f"[{titles[p.stem]}]({p.stem}.ipynb)" for p in part.pages if p.stem in titles)
-        line = f"- **{caption(part)}.** {pages or 'Not in this build.'}"
+        line = f"- **{caption(part)}.** {pages or 'Not in this build'}."
         lines.append(line + (f" Papers: {papers}." if papers else ""))
     lines += ["", "The papers are listed in full in the [bibliography](references.md).", ""]
     return "\n".join(lines)
