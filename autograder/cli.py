@@ -397,6 +397,12 @@ def cmd_student_edition(args: argparse.Namespace) -> int:
 # entry point
 
 
+def _repository_options(p: argparse.ArgumentParser, help: str) -> None:
+    """--repository OWNER/NAME and --branch: where the student edition lives on GitHub."""
+    p.add_argument("--repository", metavar="OWNER/NAME", help=help)
+    p.add_argument("--branch", default="main", help="the branch of --repository (default: main)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .batch import DEFAULT_CELL_TIMEOUT_S, DEFAULT_CPU_S, DEFAULT_MEMORY_MB, DEFAULT_PROCESSES, DEFAULT_TIMEOUT_S
 
@@ -519,13 +525,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run nothing: build the handout site from the executed notebooks already in the output folder",
     )
     site.add_argument("--no-site", action="store_true", help="run the notebooks but build no handout site")
-    p.add_argument(
-        "--repository",
-        metavar="OWNER/NAME",
-        help="the student edition's GitHub repository, for each page's 'Open in Colab' link "
+    _repository_options(
+        p,
+        "the student edition's GitHub repository, for each page's 'Open in Colab' link "
         "(see `course student-edition --repository`)",
     )
-    p.add_argument("--branch", default="main", help="the branch of --repository (default: main)")
     p.set_defaults(func=cmd_handouts)
 
     p = sub.add_parser(
@@ -590,13 +594,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace a non-empty DEST (and DEST.zip)")
     p.add_argument("--zip", action="store_true", help="also write DEST.zip (one folder named like DEST)")
     p.add_argument("--no-handouts", action="store_true", help="leave the executed lecture handouts out")
-    p.add_argument(
-        "--repository",
-        metavar="OWNER/NAME",
-        help="the GitHub repository the edition will be pushed to: each notebook gets a first cell that installs "
+    _repository_options(
+        p,
+        "the GitHub repository the edition will be pushed to: each notebook gets a first cell that installs "
         "the course library from it on Colab (the handout site's 'Open in Colab' links open these)",
     )
-    p.add_argument("--branch", default="main", help="the branch of --repository (default: main)")
     p.set_defaults(func=cmd_student_edition)
     return parser
 
