@@ -148,14 +148,15 @@ def _first_heading(nb) -> int:
     return -1
 
 
-def prepare_page(executed: Path, target: Path, *, smoke: bool, colab: str | None) -> None:
-    """Copy one executed notebook into the book with its run box."""
+def prepare_page(executed: Path, target: Path, *, smoke: bool, colab: str | None) -> str:
+    """Copy one executed notebook into the book with its run box; return the notebook's title."""
     import nbformat
 
     nb = nbformat.read(str(executed), as_version=4)
     box = nbformat.v4.new_markdown_cell(run_box(nb, smoke=smoke, colab=colab))
     box.id = "course-run-box"
     title = _first_heading(nb)
+    heading = f"# {executed.stem}"
     if title >= 0:  # the box goes right under the title line, before the introduction
         heading, _, rest = nb.cells[title].source.lstrip().partition("\n")
         nb.cells[title].source = heading
@@ -164,6 +165,7 @@ def prepare_page(executed: Path, target: Path, *, smoke: bool, colab: str | None
     nb.cells.insert(title + 1, box)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(target))
+    return heading[2:].strip()
 
 
 def caption(part: Part) -> str:
@@ -186,14 +188,6 @@ def home_page(parts: list[Part], titles: dict[str, str]) -> str:
         lines.append(line + (f" Papers: {papers}." if papers else ""))
     lines += ["", "The papers are listed in full in the [bibliography](references.md).", ""]
     return "\n".join(lines)
-
-
-def notebook_title(executed: Path) -> str:
-    import nbformat
-
-    nb = nbformat.read(str(executed), as_version=4)
-    i = _first_heading(nb)
-    return nb.cells[i].source.lstrip()[2:].splitlines()[0].strip() if i >= 0 else executed.stem
 
 
 def mathjax_static() -> Path:
@@ -297,9 +291,9 @@ def build_site(
             if not executed.is_file():
                 missing.append(page.stem)
                 continue
-            prepare_page(executed, src / f"{page.stem}.ipynb", smoke=smoke, colab=colab_link(repository, branch, page))
+            colab = colab_link(repository, branch, page)
+            titles[page.stem] = prepare_page(executed, src / f"{page.stem}.ipynb", smoke=smoke, colab=colab)
             present.add(page.stem)
-            titles[page.stem] = notebook_title(executed)
     if not present:
         raise PipelineError(f"no executed notebook in {executed_dir}: run `course handouts` first")
     (src / "intro.md").write_text(home_page(parts, titles), encoding="utf-8")

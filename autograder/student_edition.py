@@ -387,21 +387,19 @@ if "google.colab" in sys.modules:
 
 
 def add_colab_cells(dest: Path, repository: str, branch: str = "main") -> list[str]:
-    """Give every notebook of the edition at ``dest`` a first code cell that, on Colab only, installs the
+    """Give every notebook of the edition at ``dest`` a code cell after its title cell that, on Colab only, installs the
     ``course`` library from the edition's GitHub repository (``OWNER/NAME``); return the notebooks changed.
     The handout site's "Open in Colab" links (:mod:`autograder.site_build`) open these copies."""
     import nbformat
 
-    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
-        raise PipelineError(f"--repository must be a GitHub OWNER/NAME, not {repository!r}")
     requirement = f"cnn-course @ git+https://github.com/{repository}@{branch}"
     changed = []
     for path in sorted(list((dest / "notebooks").glob("*.ipynb")) + list((dest / "release").glob("*/*.ipynb"))):
         nb = nbformat.read(str(path), as_version=4)
         cell = nbformat.v4.new_code_cell(COLAB_CELL.format(requirement=requirement))
         cell.id = "colab-install"
-        first_heading = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
-        nb.cells.insert(first_heading + 1, cell)
+        title = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
+        nb.cells.insert(title + 1, cell)
         nbformat.write(nb, str(path))
         changed.append(str(path.relative_to(dest)))
     return changed
@@ -420,6 +418,8 @@ def build(
     """Write the student edition of the course at ``root`` into ``dest`` (see the module docs); with
     ``repository`` (where the edition will be pushed), each notebook can install the library on Colab."""
     root, dest = root.resolve(), dest.resolve()
+    if repository and not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
+        raise PipelineError(f"--repository must be a GitHub OWNER/NAME, not {repository!r}")
     check_destination(root, dest, force=force, zip_too=zip_too)
     copies = copied_files(root, handouts)
     generated = generated_files(root, handouts)
